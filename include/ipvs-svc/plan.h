@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The planner compares a desired state with the current one and makes an
+ * ordered list of operations; the applier carries them out.
+ */
+#ifndef IPVS_SVC_PLAN_H
+#define IPVS_SVC_PLAN_H
+
+#include <ipvs-svc/ipvs-svc.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct ipvssvc_plan ipvssvc_plan;
+
+enum ipvssvc_op {
+	IPVSSVC_OP_LINK_ADD = 1, /* create the dummy interface */
+	IPVSSVC_OP_ADDR_ADD,
+	IPVSSVC_OP_SVC_ADD,
+	IPVSSVC_OP_SVC_EDIT,
+	IPVSSVC_OP_DEST_ADD,
+	IPVSSVC_OP_DEST_EDIT,
+	IPVSSVC_OP_DEST_DEL,
+	IPVSSVC_OP_SVC_DEL,
+	IPVSSVC_OP_ADDR_DEL,
+	IPVSSVC_OP_LINK_DEL, /* remove the dummy interface (cleanup) */
+};
+
+/*
+ * Plan the way from current to desired. Only what ipvs-svc owns is
+ * edited or deleted: virtual servers on addresses of the dummy interface
+ * (current) or to be bound there (desired), and NodePort virtual servers
+ * that match a desired one or are listed in recorded (may be NULL).
+ * Virtual servers inside cfg's exclude CIDRs are never touched.
+ */
+int ipvssvc_plan_build(const ipvssvc_state *desired,
+		       const ipvssvc_state *current,
+		       const ipvssvc_state *recorded, const ipvssvc_config *cfg,
+		       ipvssvc_plan **ret);
+/* Plan the removal of everything ipvs-svc owns (cleanup). */
+int ipvssvc_plan_cleanup(const ipvssvc_state *current,
+			 const ipvssvc_state *recorded,
+			 const ipvssvc_config *cfg, ipvssvc_plan **ret);
+void ipvssvc_plan_free(ipvssvc_plan *plan);
+
+size_t ipvssvc_plan_count(const ipvssvc_plan *plan);
+enum ipvssvc_op ipvssvc_plan_op(const ipvssvc_plan *plan, size_t i);
+/* The operation's virtual server (NULL for address and link ops). */
+const ipvssvc_service *ipvssvc_plan_op_service(const ipvssvc_plan *plan,
+					       size_t i);
+/* The operation's real server (NULL but for DEST ops). */
+const ipvssvc_dest *ipvssvc_plan_op_dest(const ipvssvc_plan *plan, size_t i);
+/* The operation's address (NULL but for ADDR ops). */
+const struct ipvssvc_ip *ipvssvc_plan_op_addr(const ipvssvc_plan *plan,
+					      size_t i);
+/* One line describing operation i, ipvsadm-like. */
+const char *ipvssvc_plan_format_op(const ipvssvc_plan *plan, size_t i,
+				   char *buf, size_t len);
+
+/* Called after each operation with its result (0 or -errno). */
+typedef void (*ipvssvc_apply_fn)(void *userdata, const ipvssvc_plan *plan,
+				 size_t i, int result);
+/*
+ * Carry out the plan on ifname. Every operation is tried; an add that
+ * finds the object there or a delete that finds it gone is success.
+ * Returns the number of failed operations (0 when all succeeded).
+ */
+int ipvssvc_plan_apply(ipvssvc_ctx *ctx, const ipvssvc_plan *plan,
+		       const char *ifname, ipvssvc_apply_fn fn, void *userdata);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,124 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Shared internals of libipvs-svc. Not installed. The structures here are
+ * the contract between the kernel layer, the model, the planner and the
+ * applier.
+ */
+#ifndef IPVSSVC_INTERNAL_H
+#define IPVSSVC_INTERNAL_H
+
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <ipvs-svc/ipvs-svc.h>
+
+#define _public_ __attribute__((visibility("default")))
+#define _unused_ __attribute__((unused))
+
+#define IPVSSVC_SCHED_MAX 16 /* IP_VS_SCHEDNAME_MAXLEN */
+#define IPVSSVC_IFNAME_MAX 16 /* IFNAMSIZ */
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A real server. Ports are in host byte order. */
+struct ipvssvc_dest {
+	struct ipvssvc_ip addr;
+	uint16_t port;
+	enum ipvssvc_fwd fwd;
+	uint32_t weight;
+	uint32_t u_threshold;
+	uint32_t l_threshold;
+	/* read from the kernel only */
+	uint32_t active_conns;
+	uint32_t inact_conns;
+	uint32_t persist_conns;
+	struct ipvssvc_stats stats;
+};
+
+/*
+ * A virtual server. The key is (addr.family, protocol, addr, port) or,
+ * when fwmark is not 0, (addr.family, fwmark). For IPv4 netmask is the
+ * kernel's network-order mask (0xffffffff for /32), for IPv6 a prefix
+ * length, exactly as IPVS_SVC_ATTR_NETMASK carries it.
+ */
+struct ipvssvc_service {
+	struct ipvssvc_ip addr;
+	uint16_t protocol; /* IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP; 0 */
+	uint16_t port;
+	uint32_t fwmark;
+	char sched[IPVSSVC_SCHED_MAX];
+	uint32_t flags; /* IPVSSVC_SVC_F_*, never HASHED */
+	uint32_t timeout;
+	uint32_t netmask;
+	struct ipvssvc_stats stats;
+
+	/* origin (desired states only); strings owned by the service */
+	enum ipvssvc_origin origin;
+	char *origin_ns;
+	char *origin_name;
+	char *origin_port;
+
+	/* real servers, kept sorted by (addr, port) by the state */
+	struct ipvssvc_dest *dests;
+	size_t n_dests;
+	size_t cap_dests;
+};
+
+struct ipvssvc_state {
+	struct ipvssvc_service **svcs; /* sorted by key when !dirty */
+	size_t n_svcs;
+	size_t cap_svcs;
+	struct ipvssvc_ip *addrs; /* sorted, unique when !dirty */
+	size_t n_addrs;
+	size_t cap_addrs;
+	int dirty;
+};
+
+/* addr.c */
+int ipvssvc_ip_is_zero(const struct ipvssvc_ip *ip);
+/* A CIDR: address and prefix length. */
+struct ipvssvc_cidr {
+	struct ipvssvc_ip ip;
+	unsigned prefixlen;
+};
+int ipvssvc_cidr_parse(const char *s, struct ipvssvc_cidr *ret);
+int ipvssvc_cidr_contains(const struct ipvssvc_cidr *c,
+			  const struct ipvssvc_ip *ip);
+/* Parse "a,b,c" (spaces allowed); *ret is malloc'ed. */
+int ipvssvc_cidr_list_parse(const char *s, struct ipvssvc_cidr **ret,
+			    size_t *ret_n);
+int ipvssvc_cidr_list_contains(const struct ipvssvc_cidr *list, size_t n,
+			       const struct ipvssvc_ip *ip);
+
+/* state.c */
+void ipvssvc_service_init(struct ipvssvc_service *svc);
+/* Frees what svc owns (origin strings, dests), not svc itself. */
+void ipvssvc_service_clear(struct ipvssvc_service *svc);
+/* Compare the keys of two virtual servers / real servers (canonical order). */
+int ipvssvc_service_key_cmp(const struct ipvssvc_service *a,
+			    const struct ipvssvc_service *b);
+int ipvssvc_dest_key_cmp(const struct ipvssvc_dest *a,
+			 const struct ipvssvc_dest *b);
+/* True when the editable attributes (scheduler, flags, timeout, netmask) match. */
+int ipvssvc_service_attrs_equal(const struct ipvssvc_service *a,
+				const struct ipvssvc_service *b);
+int ipvssvc_service_set_origin(struct ipvssvc_service *svc,
+			       enum ipvssvc_origin origin, const char *ns,
+			       const char *name, const char *port_name);
+/* Append a real server (no copy of counters needed); keeps order lazily. */
+int ipvssvc_service_push_dest(struct ipvssvc_service *svc,
+			      const struct ipvssvc_dest *dest);
+void ipvssvc_service_sort_dests(struct ipvssvc_service *svc);
+const struct ipvssvc_dest *
+ipvssvc_service_find_dest(const struct ipvssvc_service *svc,
+			  const struct ipvssvc_dest *key);
+/* Take ownership of svc (allocated with malloc) into st. */
+int ipvssvc_state_take_service(struct ipvssvc_state *st,
+			       struct ipvssvc_service *svc);
+/* Sort services, dests and addresses; drop duplicate addresses. */
+void ipvssvc_state_sort(struct ipvssvc_state *st);
+
+#endif
