@@ -105,6 +105,16 @@ const char *ipvssvc_origin_name(enum ipvssvc_origin origin);
 const char *ipvssvc_service_format_key(const ipvssvc_service *svc, char *buf,
 				       size_t len);
 
+/*
+ * The rule as `ipvsadm -Sn` prints it: "-A -t 10.0.0.1:80 -s rr -p 600"
+ * and, for a real server of svc, "-a -t 10.0.0.1:80 -r 10.244.0.5:80 -m -w 1".
+ * Returns the length (truncated when >= len) or -EINVAL.
+ */
+int ipvssvc_service_format_rule(const ipvssvc_service *svc, char *buf,
+				size_t len);
+int ipvssvc_dest_format_rule(const ipvssvc_service *svc,
+			     const ipvssvc_dest *dest, char *buf, size_t len);
+
 int ipvssvc_service_add(ipvssvc_ctx *ctx, const ipvssvc_service *svc);
 int ipvssvc_service_edit(ipvssvc_ctx *ctx, const ipvssvc_service *svc);
 int ipvssvc_service_del(ipvssvc_ctx *ctx, const ipvssvc_service *svc);

@@ -40,6 +40,12 @@ int ipvssvc_state_add_dest(ipvssvc_state *st, const ipvssvc_service *svc,
 int ipvssvc_state_add_addr(ipvssvc_state *st, const struct ipvssvc_ip *addr);
 
 /*
+ * The state's rules as `ipvsadm -Sn | sort` would print them, one per
+ * line; *ret_text is malloc'ed.
+ */
+int ipvssvc_state_format_rules(const ipvssvc_state *st, char **ret_text);
+
+/*
  * Read the kernel: every virtual server with its real servers and
  * counters, and the addresses of ifname (none when it does not exist).
  */
