@@ -75,6 +75,12 @@ struct ipvssvc_state {
 	size_t n_addrs;
 	size_t cap_addrs;
 	int dirty;
+	/*
+	 * Current states (ipvssvc_state_read): 1 when the dummy interface
+	 * exists, -1 when it does not, 0 when unknown. The planner creates
+	 * the link when it is not known to exist and addresses are bound.
+	 */
+	int link;
 };
 
 /* addr.c */

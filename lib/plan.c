@@ -1,1 +1,699 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The planner: desired state + current state -> ordered operations.
+ *
+ * Both states are walked in canonical order (a merge-join), so a plan
+ * costs O(n) comparisons plus O(log n) lookups for ownership. Operations
+ * are produced in phases so that the kernel never sees a virtual server
+ * without its address, or an address removed under a live virtual server:
+ *
+ *   link add, address adds, virtual server adds and edits with their new
+ *   and changed real servers, real server removals, virtual server
+ *   removals, address removals, link removal.
+ *
+ * Ownership: a current virtual server may be edited or removed only when
+ * it is ours (see owned()); anything in the exclude CIDRs is left alone.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+
+#define NO_INDEX ((size_t)-1)
+
+enum phase {
+	PHASE_LINK_ADD,
+	PHASE_ADDR_ADD,
+	PHASE_SVC,
+	PHASE_DEST_DEL,
+	PHASE_SVC_DEL,
+	PHASE_ADDR_DEL,
+	PHASE_LINK_DEL,
+	_PHASE_MAX,
+};
+
+struct plan_op {
+	enum ipvssvc_op op;
+	size_t svc; /* index in plan->svcs */
+	size_t old; /* SVC_EDIT: plan->svcs, DEST_EDIT: plan->old_dests */
+	struct ipvssvc_dest dest;
+	struct ipvssvc_ip addr;
+};
+
+struct ipvssvc_plan {
+	char ifname[IPVSSVC_IFNAME_MAX];
+	struct plan_op *ops;
+	size_t n_ops, cap_ops;
+	/* copies of the virtual servers the operations name, without dests */
+	struct ipvssvc_service **svcs;
+	size_t n_svcs, cap_svcs;
+	struct ipvssvc_dest *old_dests;
+	size_t n_old_dests, cap_old_dests;
+};
+
+static enum phase op_phase(enum ipvssvc_op op)
+{
+	switch (op) {
+	case IPVSSVC_OP_LINK_ADD:
+		return PHASE_LINK_ADD;
+	case IPVSSVC_OP_ADDR_ADD:
+		return PHASE_ADDR_ADD;
+	case IPVSSVC_OP_DEST_DEL:
+		return PHASE_DEST_DEL;
+	case IPVSSVC_OP_SVC_DEL:
+		return PHASE_SVC_DEL;
+	case IPVSSVC_OP_ADDR_DEL:
+		return PHASE_ADDR_DEL;
+	case IPVSSVC_OP_LINK_DEL:
+		return PHASE_LINK_DEL;
+	default:
+		return PHASE_SVC;
+	}
+}
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
+static struct plan_op *push_op(struct ipvssvc_plan *p, enum ipvssvc_op op)
+{
+	struct plan_op *o;
+
+	if (grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof(*p->ops)) < 0)
+		return NULL;
+	o = &p->ops[p->n_ops++];
+	memset(o, 0, sizeof(*o));
+	o->op = op;
+	o->svc = NO_INDEX;
+	o->old = NO_INDEX;
+	return o;
+}
+
+/* Copy a virtual server into the plan, without its real servers. */
+static int keep_svc(struct ipvssvc_plan *p, const struct ipvssvc_service *svc,
+		    size_t *ret)
+{
+	struct ipvssvc_service *c;
+
+	if (grow((void **)&p->svcs, &p->cap_svcs, p->n_svcs, sizeof(*p->svcs)) <
+	    0)
+		return -ENOMEM;
+	c = malloc(sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	*c = *svc;
+	c->origin_ns = c->origin_name = c->origin_port = NULL;
+	c->dests = NULL;
+	c->n_dests = c->cap_dests = 0;
+	if (ipvssvc_service_set_origin(c, svc->origin, svc->origin_ns,
+				       svc->origin_name,
+				       svc->origin_port) < 0) {
+		ipvssvc_service_clear(c);
+		free(c);
+		return -ENOMEM;
+	}
+	p->svcs[p->n_svcs] = c;
+	*ret = p->n_svcs++;
+	return 0;
+}
+
+static int add_addr_op(struct ipvssvc_plan *p, enum ipvssvc_op op,
+		       const struct ipvssvc_ip *addr)
+{
+	struct plan_op *o = push_op(p, op);
+
+	if (!o)
+		return -ENOMEM;
+	o->addr = *addr;
+	return 0;
+}
+
+static int add_svc_op(struct ipvssvc_plan *p, enum ipvssvc_op op, size_t svc,
+		      size_t old)
+{
+	struct plan_op *o = push_op(p, op);
+
+	if (!o)
+		return -ENOMEM;
+	o->svc = svc;
+	o->old = old;
+	return 0;
+}
+
+static int add_dest_op(struct ipvssvc_plan *p, enum ipvssvc_op op, size_t svc,
+		       const struct ipvssvc_dest *dest,
+		       const struct ipvssvc_dest *old)
+{
+	struct plan_op *o = push_op(p, op);
+
+	if (!o)
+		return -ENOMEM;
+	o->svc = svc;
+	o->dest = *dest;
+	if (old) {
+		if (grow((void **)&p->old_dests, &p->cap_old_dests,
+			 p->n_old_dests, sizeof(*p->old_dests)) < 0)
+			return -ENOMEM;
+		p->old_dests[p->n_old_dests] = *old;
+		o->old = p->n_old_dests++;
+	}
+	return 0;
+}
+
+static int ip_qcmp(const void *a, const void *b)
+{
+	return ipvssvc_ip_cmp(a, b);
+}
+
+static bool has_addr(const struct ipvssvc_state *st,
+		     const struct ipvssvc_ip *ip)
+{
+	if (!st || st->n_addrs == 0)
+		return false;
+	return bsearch(ip, st->addrs, st->n_addrs, sizeof(*st->addrs),
+		       ip_qcmp) != NULL;
+}
+
+/*
+ * The kernel gives an interface that is up an IPv6 link-local address of
+ * its own: never a Service address, never ours to remove.
+ */
+static bool link_local(const struct ipvssvc_ip *ip)
+{
+	return ip->family == AF_INET6 && ip->u.bytes[0] == 0xfe &&
+	       (ip->u.bytes[1] & 0xc0) == 0x80;
+}
+
+static bool excluded(const ipvssvc_config *cfg, const struct ipvssvc_ip *ip)
+{
+	return cfg && ipvssvc_config_is_excluded(cfg, ip);
+}
+
+/*
+ * Is a current virtual server ours? Its address is bound to the dummy
+ * interface or is to be bound there, or it is a NodePort we recorded.
+ * (One matching a desired key never reaches this: it is edited.)
+ */
+static bool owned(const struct ipvssvc_service *svc,
+		  const struct ipvssvc_state *desired,
+		  const struct ipvssvc_state *current,
+		  const struct ipvssvc_state *recorded)
+{
+	if (!svc->fwmark &&
+	    (has_addr(current, &svc->addr) || has_addr(desired, &svc->addr)))
+		return true;
+	return recorded && ipvssvc_state_find(recorded, svc) != NULL;
+}
+
+static bool dest_attrs_equal(const struct ipvssvc_dest *a,
+			     const struct ipvssvc_dest *b)
+{
+	return a->fwd == b->fwd && a->weight == b->weight &&
+	       a->u_threshold == b->u_threshold &&
+	       a->l_threshold == b->l_threshold;
+}
+
+static int plan_new(const ipvssvc_config *cfg, struct ipvssvc_plan **ret)
+{
+	struct ipvssvc_plan *p = calloc(1, sizeof(*p));
+	const char *ifname = cfg ? ipvssvc_config_get_interface(cfg) : NULL;
+
+	if (!p)
+		return -ENOMEM;
+	snprintf(p->ifname, sizeof(p->ifname), "%s",
+		 ifname && *ifname ? ifname : "kube-ipvs0");
+	*ret = p;
+	return 0;
+}
+
+/* Stable counting sort of the operations by phase: O(n). */
+static int order_ops(struct ipvssvc_plan *p)
+{
+	size_t start[_PHASE_MAX + 1] = {0};
+	struct plan_op *v;
+	size_t i;
+
+	if (p->n_ops < 2)
+		return 0;
+	for (i = 0; i < p->n_ops; i++)
+		start[op_phase(p->ops[i].op) + 1]++;
+	for (i = 1; i <= _PHASE_MAX; i++)
+		start[i] += start[i - 1];
+	v = malloc(p->n_ops * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (i = 0; i < p->n_ops; i++)
+		v[start[op_phase(p->ops[i].op)]++] = p->ops[i];
+	free(p->ops);
+	p->ops = v;
+	p->cap_ops = p->n_ops;
+	return 0;
+}
+
+/* Real servers of a virtual server present on both sides. */
+static int plan_dests(struct ipvssvc_plan *p, size_t svc,
+		      const struct ipvssvc_service *want,
+		      const struct ipvssvc_service *have)
+{
+	size_t i = 0, j = 0;
+	int r = 0;
+
+	while (r == 0 && (i < want->n_dests || j < have->n_dests)) {
+		int c;
+
+		if (i == want->n_dests)
+			c = 1;
+		else if (j == have->n_dests)
+			c = -1;
+		else
+			c = ipvssvc_dest_key_cmp(&want->dests[i],
+						 &have->dests[j]);
+		if (c < 0) {
+			r = add_dest_op(p, IPVSSVC_OP_DEST_ADD, svc,
+					&want->dests[i++], NULL);
+		} else if (c > 0) {
+			r = add_dest_op(p, IPVSSVC_OP_DEST_DEL, svc,
+					&have->dests[j++], NULL);
+		} else {
+			if (!dest_attrs_equal(&want->dests[i], &have->dests[j]))
+				r = add_dest_op(p, IPVSSVC_OP_DEST_EDIT, svc,
+						&want->dests[i],
+						&have->dests[j]);
+			i++;
+			j++;
+		}
+	}
+	return r;
+}
+
+static int plan_add(struct ipvssvc_plan *p, const struct ipvssvc_service *want)
+{
+	size_t svc, k;
+	int r;
+
+	r = keep_svc(p, want, &svc);
+	if (r < 0)
+		return r;
+	r = add_svc_op(p, IPVSSVC_OP_SVC_ADD, svc, NO_INDEX);
+	for (k = 0; r == 0 && k < want->n_dests; k++)
+		r = add_dest_op(p, IPVSSVC_OP_DEST_ADD, svc, &want->dests[k],
+				NULL);
+	return r;
+}
+
+static int plan_update(struct ipvssvc_plan *p,
+		       const struct ipvssvc_service *want,
+		       const struct ipvssvc_service *have)
+{
+	size_t svc, old = NO_INDEX;
+	int r;
+
+	r = keep_svc(p, want, &svc);
+	if (r < 0)
+		return r;
+	if (!ipvssvc_service_attrs_equal(want, have)) {
+		/* in place: its connections and real servers live on */
+		r = keep_svc(p, have, &old);
+		if (r == 0)
+			r = add_svc_op(p, IPVSSVC_OP_SVC_EDIT, svc, old);
+		if (r < 0)
+			return r;
+	}
+	r = plan_dests(p, svc, want, have);
+	/* drop the copy again when nothing names it */
+	if (r == 0 && old == NO_INDEX && p->n_svcs == svc + 1 &&
+	    (p->n_ops == 0 || p->ops[p->n_ops - 1].svc != svc)) {
+		ipvssvc_service_clear(p->svcs[svc]);
+		free(p->svcs[svc]);
+		p->n_svcs--;
+	}
+	return r;
+}
+
+static int plan_del(struct ipvssvc_plan *p, const struct ipvssvc_service *have)
+{
+	size_t svc;
+	int r;
+
+	r = keep_svc(p, have, &svc);
+	if (r < 0)
+		return r;
+	return add_svc_op(p, IPVSSVC_OP_SVC_DEL, svc, NO_INDEX);
+}
+
+static struct ipvssvc_state *sorted(const struct ipvssvc_state *st)
+{
+	struct ipvssvc_state *s = (struct ipvssvc_state *)st;
+
+	if (s)
+		ipvssvc_state_sort(s);
+	return s;
+}
+
+static int plan_addrs(struct ipvssvc_plan *p,
+		      const struct ipvssvc_state *desired,
+		      const struct ipvssvc_state *current,
+		      const ipvssvc_config *cfg)
+{
+	size_t i = 0, j = 0, adds = 0;
+	int r = 0;
+
+	while (r == 0 && (i < desired->n_addrs || j < current->n_addrs)) {
+		int c;
+
+		if (i == desired->n_addrs)
+			c = 1;
+		else if (j == current->n_addrs)
+			c = -1;
+		else
+			c = ipvssvc_ip_cmp(&desired->addrs[i],
+					   &current->addrs[j]);
+		if (c < 0) {
+			r = add_addr_op(p, IPVSSVC_OP_ADDR_ADD,
+					&desired->addrs[i++]);
+			adds++;
+		} else if (c > 0) {
+			/* an excluded address may carry another's service */
+			if (!excluded(cfg, &current->addrs[j]) &&
+			    !link_local(&current->addrs[j]))
+				r = add_addr_op(p, IPVSSVC_OP_ADDR_DEL,
+						&current->addrs[j]);
+			j++;
+		} else {
+			i++;
+			j++;
+		}
+	}
+	/* an interface with addresses exists, whatever state_read said */
+	if (r == 0 && current->link != 1 && current->n_addrs == 0 &&
+	    (adds || current->link == -1)) {
+		if (!push_op(p, IPVSSVC_OP_LINK_ADD))
+			r = -ENOMEM;
+	}
+	return r;
+}
+
+_public_ int ipvssvc_plan_build(const ipvssvc_state *desired_,
+				const ipvssvc_state *current_,
+				const ipvssvc_state *recorded_,
+				const ipvssvc_config *cfg, ipvssvc_plan **ret)
+{
+	const struct ipvssvc_state *desired = sorted(desired_);
+	const struct ipvssvc_state *current = sorted(current_);
+	const struct ipvssvc_state *recorded = sorted(recorded_);
+	struct ipvssvc_plan *p;
+	size_t i = 0, j = 0;
+	int r;
+
+	if (!desired || !current || !ret)
+		return -EINVAL;
+	r = plan_new(cfg, &p);
+	if (r < 0)
+		return r;
+	r = plan_addrs(p, desired, current, cfg);
+
+	while (r == 0 && (i < desired->n_svcs || j < current->n_svcs)) {
+		const struct ipvssvc_service *want = NULL, *have = NULL;
+		int c;
+
+		if (i == desired->n_svcs)
+			c = 1;
+		else if (j == current->n_svcs)
+			c = -1;
+		else
+			c = ipvssvc_service_key_cmp(desired->svcs[i],
+						    current->svcs[j]);
+		if (c <= 0)
+			want = desired->svcs[i++];
+		if (c >= 0)
+			have = current->svcs[j++];
+
+		if (want && !have) {
+			r = plan_add(p, want);
+		} else if (excluded(cfg, &have->addr)) {
+			/* never edited or removed, whoever made it */
+			continue;
+		} else if (want) {
+			r = plan_update(p, want, have);
+		} else if (owned(have, desired, current, recorded)) {
+			r = plan_del(p, have);
+		}
+	}
+	if (r == 0)
+		r = order_ops(p);
+	if (r < 0) {
+		ipvssvc_plan_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+_public_ int ipvssvc_plan_cleanup(const ipvssvc_state *current_,
+				  const ipvssvc_state *recorded_,
+				  const ipvssvc_config *cfg, ipvssvc_plan **ret)
+{
+	const struct ipvssvc_state *current = sorted(current_);
+	const struct ipvssvc_state *recorded = sorted(recorded_);
+	struct ipvssvc_plan *p;
+	bool keep_link = false;
+	size_t i;
+	int r;
+
+	if (!current || !ret)
+		return -EINVAL;
+	r = plan_new(cfg, &p);
+	if (r < 0)
+		return r;
+	for (i = 0; r == 0 && i < current->n_svcs; i++) {
+		const struct ipvssvc_service *have = current->svcs[i];
+
+		if (excluded(cfg, &have->addr))
+			continue;
+		if (owned(have, NULL, current, recorded))
+			r = plan_del(p, have);
+	}
+	for (i = 0; r == 0 && i < current->n_addrs; i++) {
+		if (excluded(cfg, &current->addrs[i]))
+			keep_link = true;
+		else if (!link_local(&current->addrs[i]))
+			r = add_addr_op(p, IPVSSVC_OP_ADDR_DEL,
+					&current->addrs[i]);
+	}
+	/* the link goes unless it is known to be gone or still needed */
+	if (r == 0 && !keep_link && current->link != -1 &&
+	    !push_op(p, IPVSSVC_OP_LINK_DEL))
+		r = -ENOMEM;
+	if (r == 0)
+		r = order_ops(p);
+	if (r < 0) {
+		ipvssvc_plan_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+_public_ void ipvssvc_plan_free(ipvssvc_plan *plan)
+{
+	size_t i;
+
+	if (!plan)
+		return;
+	for (i = 0; i < plan->n_svcs; i++) {
+		ipvssvc_service_clear(plan->svcs[i]);
+		free(plan->svcs[i]);
+	}
+	free(plan->svcs);
+	free(plan->ops);
+	free(plan->old_dests);
+	free(plan);
+}
+
+_public_ size_t ipvssvc_plan_count(const ipvssvc_plan *plan)
+{
+	return plan ? plan->n_ops : 0;
+}
+
+static const struct plan_op *get_op(const ipvssvc_plan *plan, size_t i)
+{
+	return plan && i < plan->n_ops ? &plan->ops[i] : NULL;
+}
+
+_public_ enum ipvssvc_op ipvssvc_plan_op(const ipvssvc_plan *plan, size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	return o ? o->op : 0;
+}
+
+_public_ const ipvssvc_service *
+ipvssvc_plan_op_service(const ipvssvc_plan *plan, size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	return o && o->svc != NO_INDEX ? plan->svcs[o->svc] : NULL;
+}
+
+_public_ const ipvssvc_dest *ipvssvc_plan_op_dest(const ipvssvc_plan *plan,
+						  size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	if (!o ||
+	    (o->op != IPVSSVC_OP_DEST_ADD && o->op != IPVSSVC_OP_DEST_EDIT &&
+	     o->op != IPVSSVC_OP_DEST_DEL))
+		return NULL;
+	return &o->dest;
+}
+
+_public_ const struct ipvssvc_ip *ipvssvc_plan_op_addr(const ipvssvc_plan *plan,
+						       size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	if (!o ||
+	    (o->op != IPVSSVC_OP_ADDR_ADD && o->op != IPVSSVC_OP_ADDR_DEL))
+		return NULL;
+	return &o->addr;
+}
+
+_public_ const ipvssvc_service *
+ipvssvc_plan_op_old_service(const ipvssvc_plan *plan, size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	if (!o || o->op != IPVSSVC_OP_SVC_EDIT || o->old == NO_INDEX)
+		return NULL;
+	return plan->svcs[o->old];
+}
+
+_public_ const ipvssvc_dest *ipvssvc_plan_op_old_dest(const ipvssvc_plan *plan,
+						      size_t i)
+{
+	const struct plan_op *o = get_op(plan, i);
+
+	if (!o || o->op != IPVSSVC_OP_DEST_EDIT || o->old == NO_INDEX)
+		return NULL;
+	return &plan->old_dests[o->old];
+}
+
+_public_ const char *ipvssvc_plan_ifname(const ipvssvc_plan *plan)
+{
+	return plan ? plan->ifname : NULL;
+}
+
+_public_ const char *ipvssvc_op_name(enum ipvssvc_op op)
+{
+	switch (op) {
+	case IPVSSVC_OP_LINK_ADD:
+		return "add-link";
+	case IPVSSVC_OP_ADDR_ADD:
+		return "add-address";
+	case IPVSSVC_OP_SVC_ADD:
+		return "add-service";
+	case IPVSSVC_OP_SVC_EDIT:
+		return "edit-service";
+	case IPVSSVC_OP_DEST_ADD:
+		return "add-server";
+	case IPVSSVC_OP_DEST_EDIT:
+		return "edit-server";
+	case IPVSSVC_OP_DEST_DEL:
+		return "delete-server";
+	case IPVSSVC_OP_SVC_DEL:
+		return "delete-service";
+	case IPVSSVC_OP_ADDR_DEL:
+		return "delete-address";
+	case IPVSSVC_OP_LINK_DEL:
+		return "delete-link";
+	}
+	return "unknown";
+}
+
+/*
+ * Rewrite an ipvsadm rule in place: its command letter becomes cmd and,
+ * when key_only, everything after the key is cut (the service key ends
+ * before "-s", a real server's key with the token after "-r").
+ */
+static void rewrite_rule(char *buf, char cmd, bool key_only)
+{
+	char *s, *cut = NULL;
+
+	if (buf[0] == '-' && buf[1])
+		buf[1] = cmd;
+	if (!key_only)
+		return;
+	s = strstr(buf, " -r ");
+	if (s) {
+		cut = strchr(s + 4, ' ');
+	} else {
+		/* "-D -t ADDR:PORT" or "-D -f MARK [-6]" */
+		s = strstr(buf, " -s ");
+		cut = s;
+	}
+	if (cut)
+		*cut = '\0';
+}
+
+_public_ const char *ipvssvc_plan_format_op(const ipvssvc_plan *plan, size_t i,
+					    char *buf, size_t len)
+{
+	const struct plan_op *o = get_op(plan, i);
+	char ip[IPVSSVC_IP_STRLEN];
+	const struct ipvssvc_service *svc;
+	int r = 0;
+
+	if (!buf || len == 0)
+		return buf;
+	buf[0] = '\0';
+	if (!o)
+		return buf;
+	svc = o->svc != NO_INDEX ? plan->svcs[o->svc] : NULL;
+	switch (o->op) {
+	case IPVSSVC_OP_LINK_ADD:
+		snprintf(buf, len, "ip link add %s type dummy", plan->ifname);
+		break;
+	case IPVSSVC_OP_LINK_DEL:
+		snprintf(buf, len, "ip link del %s", plan->ifname);
+		break;
+	case IPVSSVC_OP_ADDR_ADD:
+	case IPVSSVC_OP_ADDR_DEL:
+		snprintf(buf, len, "ip addr %s %s/%u dev %s",
+			 o->op == IPVSSVC_OP_ADDR_ADD ? "add" : "del",
+			 ipvssvc_ip_format(&o->addr, ip, sizeof(ip)),
+			 o->addr.family == AF_INET6 ? 128 : 32, plan->ifname);
+		break;
+	case IPVSSVC_OP_SVC_ADD:
+	case IPVSSVC_OP_SVC_EDIT:
+	case IPVSSVC_OP_SVC_DEL:
+		r = ipvssvc_service_format_rule(svc, buf, len);
+		if (r >= 0 && o->op == IPVSSVC_OP_SVC_EDIT)
+			rewrite_rule(buf, 'E', false);
+		else if (r >= 0 && o->op == IPVSSVC_OP_SVC_DEL)
+			rewrite_rule(buf, 'D', true);
+		break;
+	case IPVSSVC_OP_DEST_ADD:
+	case IPVSSVC_OP_DEST_EDIT:
+	case IPVSSVC_OP_DEST_DEL:
+		r = ipvssvc_dest_format_rule(svc, &o->dest, buf, len);
+		if (r >= 0 && o->op == IPVSSVC_OP_DEST_EDIT)
+			rewrite_rule(buf, 'e', false);
+		else if (r >= 0 && o->op == IPVSSVC_OP_DEST_DEL)
+			rewrite_rule(buf, 'd', true);
+		break;
+	}
+	if (r < 0)
+		buf[0] = '\0';
+	return buf;
+}

@@ -1,1 +1,107 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The ipvs-svc command: what its subcommands share. */
+#ifndef IPVS_SVC_TOOL_H
+#define IPVS_SVC_TOOL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <ipvs-svc/ipvs-svc.h>
+
+/* Exit statuses. */
+#define EXIT_OK 0
+#define EXIT_FAILED 1 /* an operation failed; or diff: not in sync */
+#define EXIT_USAGE 2 /* bad usage or input; or diff/status: an error */
+
+#define DEFAULT_IFNAME "kube-ipvs0"
+#define DEFAULT_STATE_DIR "/run/ipvs-svc"
+
+struct options {
+	const char *manifests;
+	const char *hostname;
+	const char *scheduler;
+	const char *nodeport_addresses;
+	const char *exclude_cidrs;
+	const char *cluster_cidr;
+	const char *service_proxy_name;
+	const char *ifname;
+	const char *state_dir;
+	bool once;
+	bool dry_run;
+	bool json;
+	int verbosity;
+};
+
+/* Which options a command takes, beyond --interface, --state-dir, -v. */
+#define OPT_SOURCES 0x1 /* --manifests and the model's settings */
+#define OPT_ONCE 0x2
+#define OPT_DRY_RUN 0x4
+#define OPT_OUTPUT 0x8
+
+/* A subcommand: its name, usage text and entry point. */
+struct command {
+	const char *name;
+	unsigned flags; /* OPT_* */
+	const char *summary;
+	const char *usage; /* the text after "Usage: ipvs-svc NAME " */
+	const char *help; /* the command's own paragraph and options */
+	int (*run)(const struct options *o);
+};
+
+extern const struct command cmd_sync, cmd_diff, cmd_status, cmd_cleanup;
+
+/* common.c */
+extern const char *program_name;
+extern int log_verbosity;
+void log_msg(int level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+#define log_err(...) log_msg(IPVSSVC_LOG_ERR, __VA_ARGS__)
+#define log_warn(...) log_msg(IPVSSVC_LOG_WARNING, __VA_ARGS__)
+#define log_info(...) log_msg(IPVSSVC_LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(IPVSSVC_LOG_DEBUG, __VA_ARGS__)
+void diag_to_log(void *userdata, int level, const char *msg);
+
+/* Parse argv after the command name; 0, 1 for --help (printed), -1. */
+int parse_options(const struct command *cmd, int argc, char **argv,
+		  struct options *o);
+void print_command_help(const struct command *cmd, FILE *f);
+
+/* Open the kernel layer; logs what to do on failure. */
+int open_kernel(ipvssvc_ctx **ret);
+/* The configuration from the options, with the node's own addresses. */
+int make_config(const struct options *o, ipvssvc_ctx *ctx,
+		ipvssvc_config **ret);
+/* The desired state from --manifests; logs input errors. */
+int load_desired(const struct options *o, const ipvssvc_config *cfg,
+		 ipvssvc_state **ret);
+/* Read the kernel's state; logs errors. */
+int read_current(ipvssvc_ctx *ctx, const struct options *o,
+		 ipvssvc_state **ret);
+
+/* The NodePort ownership record under the state directory. */
+int record_read(const struct options *o, ipvssvc_state **ret);
+int record_write(const struct options *o, const ipvssvc_state *st);
+
+/* Serialize runs that change the kernel; returns an fd, 0 or -errno. */
+int lock_state(const struct options *o);
+
+/* Carry out a plan with a progress line on a terminal; failures logged. */
+struct apply_result {
+	size_t failed;
+	int *results; /* per operation, malloc'ed; may be NULL */
+};
+int apply_plan(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, const char *what,
+	       struct apply_result *ret);
+
+/* Sorted address set lookups over a state's addresses. */
+bool state_has_addr(const ipvssvc_state *st, const struct ipvssvc_ip *ip);
+
+/* JSON output helpers. */
+void json_string(FILE *f, const char *s);
+void json_plan_op(FILE *f, const ipvssvc_plan *plan, size_t i, int result,
+		  bool with_result);
+
+/* "kube-system/hostnames:http" or NULL when the origin is unknown. */
+const char *service_label(const ipvssvc_service *svc, char *buf, size_t len);
+
+#endif

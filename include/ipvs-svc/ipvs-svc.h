@@ -74,5 +74,6 @@ const char *ipvssvc_version(void);
 #include <ipvs-svc/state.h>
 #include <ipvs-svc/objects.h>
 #include <ipvs-svc/plan.h>
+#include <ipvs-svc/kube.h>
 
 #endif

@@ -54,6 +54,18 @@ const ipvssvc_dest *ipvssvc_plan_op_dest(const ipvssvc_plan *plan, size_t i);
 /* The operation's address (NULL but for ADDR ops). */
 const struct ipvssvc_ip *ipvssvc_plan_op_addr(const ipvssvc_plan *plan,
 					      size_t i);
+/*
+ * For SVC_EDIT and DEST_EDIT: the virtual or real server as the kernel
+ * holds it before the edit (NULL for other operations).
+ */
+const ipvssvc_service *ipvssvc_plan_op_old_service(const ipvssvc_plan *plan,
+						   size_t i);
+const ipvssvc_dest *ipvssvc_plan_op_old_dest(const ipvssvc_plan *plan,
+					     size_t i);
+/* The dummy interface the plan binds addresses to. */
+const char *ipvssvc_plan_ifname(const ipvssvc_plan *plan);
+/* A short name of an operation kind: "add-service", "delete-server", ... */
+const char *ipvssvc_op_name(enum ipvssvc_op op);
 /* One line describing operation i, ipvsadm-like. */
 const char *ipvssvc_plan_format_op(const ipvssvc_plan *plan, size_t i,
 				   char *buf, size_t len);
