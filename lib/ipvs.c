@@ -92,6 +92,11 @@ static int handle_datagram(struct ipvssvc_ctx *ctx, const void *buf,
 {
 	const struct nlmsghdr *h;
 
+	/*
+	 * The kernel pads every message: a shorter tail is no message, and
+	 * left must stay a multiple of the padding for NLMSG_NEXT.
+	 */
+	left -= left % NLMSG_ALIGNTO;
 	for (h = buf; NLMSG_OK(h, left); h = NLMSG_NEXT(h, left)) {
 		int r;
 
@@ -1003,4 +1008,58 @@ _public_ void ipvssvc_dest_list_free(ipvssvc_dest **list, size_t n)
 	for (i = 0; i < n; i++)
 		free(list[i]);
 	free(list);
+}
+
+/* Fuzzing and tests: one datagram parsed as a request's reply. */
+int ipvssvc_ipvs_parse_reply(const void *buf, size_t len, uint32_t seq,
+			     enum ipvssvc_reply_kind kind, int family)
+{
+	struct ipvssvc_ctx ctx = {0};
+	struct ipvssvc_service *svc = NULL;
+	struct svc_list l = {0};
+	struct svc_one one = {0};
+	struct dest_sink sink = {.family = family};
+	struct timeouts t = {0};
+	struct info info = {0};
+	ipvssvc_nl_parse_fn fn;
+	void *arg;
+	int done = 0, r;
+
+	switch (kind) {
+	case IPVSSVC_REPLY_SERVICE_GET:
+	case IPVSSVC_REPLY_DEST_INTO:
+		r = ipvssvc_service_new(&svc);
+		if (r < 0)
+			return r;
+		one.svc = svc;
+		sink.svc = svc;
+		fn = kind == IPVSSVC_REPLY_SERVICE_GET ? parse_one_service
+						       : parse_dest_msg;
+		arg = kind == IPVSSVC_REPLY_SERVICE_GET ? (void *)&one
+							: (void *)&sink;
+		break;
+	case IPVSSVC_REPLY_SERVICE_DUMP:
+		fn = parse_service_list;
+		arg = &l;
+		break;
+	case IPVSSVC_REPLY_DEST_DUMP:
+		fn = parse_dest_msg;
+		arg = &sink;
+		break;
+	case IPVSSVC_REPLY_INFO:
+		fn = parse_info;
+		arg = &info;
+		break;
+	case IPVSSVC_REPLY_TIMEOUTS:
+		fn = parse_timeouts;
+		arg = &t;
+		break;
+	default:
+		return -EINVAL;
+	}
+	r = handle_datagram(&ctx, buf, len, seq, fn, arg, 0, &done);
+	ipvssvc_service_free(svc);
+	ipvssvc_service_list_free(l.v, l.n);
+	ipvssvc_dest_list_free(sink.v, sink.n);
+	return r;
 }

@@ -47,11 +47,14 @@ _public_ int ipvssvc_state_read(ipvssvc_ctx *ctx, const char *ifname,
 		int ifindex;
 
 		r = ipvssvc_link_index(ctx, ifname, &ifindex);
-		if (r == 0)
+		if (r == 0) {
+			st->link = 1;
 			r = ipvssvc_link_addr_foreach(ctx, ifindex, add_addr,
 						      st);
-		else if (r == -ENODEV)
+		} else if (r == -ENODEV) {
+			st->link = -1;
 			r = 0;
+		}
 		if (r < 0)
 			goto fail;
 	}

@@ -141,16 +141,27 @@ static int load_json(ipvssvc_objects *objs, const char *data, size_t len,
 
 /* ---- YAML ---- */
 
+/* As deep as cJSON parses JSON: the decoders recurse. */
+#define YAML_DEPTH_MAX CJSON_NESTING_LIMIT
+/* Nodes that aliases may copy in one document (no "billion laughs"). */
+#define YAML_ALIAS_NODES_MAX (1U << 18)
+
 struct yctx {
 	yaml_parser_t parser;
 	const char *name;
 	ipvssvc_objects *objs;
-	/* anchors: name -> node (owned by the tree) */
+	/*
+	 * anchors: name -> a copy of the node (owned here: the node itself
+	 * may be replaced by a duplicate key or dissolved by a merge key)
+	 */
 	struct anchor {
 		char *name;
 		cJSON *node;
+		size_t n_nodes;
 	} * anchors;
 	size_t n_anchors;
+	unsigned depth;
+	size_t alias_nodes; /* copied by aliases so far */
 	int error; /* reported already */
 };
 
@@ -177,25 +188,45 @@ static void anchors_clear(struct yctx *y)
 {
 	size_t i;
 
-	for (i = 0; i < y->n_anchors; i++)
+	for (i = 0; i < y->n_anchors; i++) {
 		free(y->anchors[i].name);
+		cJSON_Delete(y->anchors[i].node);
+	}
 	free(y->anchors);
 	y->anchors = NULL;
 	y->n_anchors = 0;
+	y->alias_nodes = 0;
+}
+
+static size_t count_nodes(const cJSON *node)
+{
+	const cJSON *c;
+	size_t n = 1;
+
+	for (c = node->child; c; c = c->next)
+		n += count_nodes(c);
+	return n;
 }
 
 static int anchor_add(struct yctx *y, const char *name, cJSON *node)
 {
 	struct anchor *v;
+	cJSON *copy;
 
 	v = realloc(y->anchors, (y->n_anchors + 1) * sizeof(*v));
 	if (!v)
 		return -ENOMEM;
 	y->anchors = v;
-	v[y->n_anchors].name = strdup(name);
-	if (!v[y->n_anchors].name)
+	copy = cJSON_Duplicate(node, 1);
+	if (!copy)
 		return -ENOMEM;
-	v[y->n_anchors++].node = node;
+	v[y->n_anchors].name = strdup(name);
+	if (!v[y->n_anchors].name) {
+		cJSON_Delete(copy);
+		return -ENOMEM;
+	}
+	v[y->n_anchors].node = copy;
+	v[y->n_anchors++].n_nodes = count_nodes(copy);
 	return 0;
 }
 
@@ -453,6 +484,15 @@ static int yparse_node(struct yctx *y, yaml_event_t *ev, cJSON **ret)
 			yaml_event_delete(ev);
 			return -EBADMSG;
 		}
+		if (y->anchors[i - 1].n_nodes >
+		    YAML_ALIAS_NODES_MAX - y->alias_nodes) {
+			yreport(y, "YAML aliases expand to too many nodes",
+				ev->start_mark.line + 1,
+				ev->start_mark.column + 1);
+			yaml_event_delete(ev);
+			return -EBADMSG;
+		}
+		y->alias_nodes += y->anchors[i - 1].n_nodes;
 		node = cJSON_Duplicate(y->anchors[i - 1].node, 1);
 		yaml_event_delete(ev);
 		if (!node)
@@ -486,9 +526,18 @@ static int yparse_node(struct yctx *y, yaml_event_t *ev, cJSON **ret)
 	    ev->type == YAML_MAPPING_START_EVENT) {
 		bool mapping = ev->type == YAML_MAPPING_START_EVENT;
 
-		r = yparse_collection(y, mapping, node);
+		if (y->depth >= YAML_DEPTH_MAX) {
+			yreport(y, "YAML nested too deeply",
+				ev->start_mark.line + 1,
+				ev->start_mark.column + 1);
+			r = -EBADMSG;
+		} else {
+			y->depth++;
+			r = yparse_collection(y, mapping, node);
+			y->depth--;
+		}
 	}
-	/* anchors of collections point at the finished node */
+	/* an anchor keeps a copy of the finished node */
 	if (r == 0 && anchor && anchor_add(y, anchor, node) < 0)
 		r = -ENOMEM;
 	yaml_event_delete(ev);

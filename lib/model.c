@@ -784,7 +784,8 @@ static int build_port(struct mctx *m, const struct k8s_obj *so, int family,
 		goto out;
 	epvec_unique(&eps);
 
-	if (2 * eps.n > m->cap_sel) {
+	/* >=: m->sel is never NULL, even with no endpoints (NULL + 0) */
+	if (2 * eps.n >= m->cap_sel) {
 		bool *v = realloc(m->sel, (2 * eps.n + 1) * sizeof(*v));
 
 		if (!v) {

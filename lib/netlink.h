@@ -52,6 +52,25 @@ int ipvssvc_ctx_new_family(const char *family_name, struct ipvssvc_ctx **ret);
 int ipvssvc_dest_dump_into(struct ipvssvc_ctx *ctx,
 			   struct ipvssvc_service *svc);
 
+/* Fuzzing and tests: the kinds of reply ipvssvc_ipvs_parse_reply() reads. */
+enum ipvssvc_reply_kind {
+	IPVSSVC_REPLY_SERVICE_DUMP = 0,
+	IPVSSVC_REPLY_SERVICE_GET,
+	IPVSSVC_REPLY_DEST_DUMP,
+	IPVSSVC_REPLY_DEST_INTO,
+	IPVSSVC_REPLY_INFO,
+	IPVSSVC_REPLY_TIMEOUTS,
+	IPVSSVC_REPLY_KIND_MAX,
+};
+/*
+ * Parse buf (len bytes, one datagram as received) as the replies to
+ * request seq of the given kind, without a socket; what was parsed is
+ * thrown away. family: the service's, for real-server replies. Returns
+ * what the request would (0, -errno of the kernel, -EBADMSG).
+ */
+int ipvssvc_ipvs_parse_reply(const void *buf, size_t len, uint32_t seq,
+			     enum ipvssvc_reply_kind kind, int family);
+
 /* link.c */
 /* The index of the link ifname; -ENODEV when there is none. */
 int ipvssvc_link_index(struct ipvssvc_ctx *ctx, const char *ifname,

@@ -50,20 +50,23 @@ static int run_cleanup(const struct options *o)
 	struct apply_result res = {0, NULL};
 	ipvssvc_ctx *ctx = NULL;
 	ipvssvc_config *cfg = NULL;
+	ipvssvc_objects *objs = NULL;
 	ipvssvc_state *desired = NULL, *current = NULL, *recorded = NULL;
 	ipvssvc_plan *plan = NULL;
 	size_t i, n;
 	int r, ret = EXIT_FAILED;
 
-	if (open_kernel(&ctx) < 0)
-		goto out;
-	if (make_config(o, o->manifests ? ctx : NULL, &cfg) < 0) {
+	if (make_config(o, &cfg) < 0 ||
+	    (have_source(o) && load_objects(o, &objs) < 0)) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
-	if (o->manifests && load_desired(o, cfg, &desired) < 0) {
-		ret = EXIT_USAGE;
+	if (open_kernel(&ctx) < 0)
 		goto out;
+	if (objs) {
+		add_node_addrs(ctx, o, cfg);
+		if (build_desired(objs, cfg, &desired) < 0)
+			goto out;
 	}
 	if (!o->dry_run)
 		lock_state(o);
@@ -135,6 +138,7 @@ out:
 	ipvssvc_state_free(recorded);
 	ipvssvc_state_free(current);
 	ipvssvc_state_free(desired);
+	ipvssvc_objects_free(objs);
 	ipvssvc_config_free(cfg);
 	ipvssvc_ctx_free(ctx);
 	return ret;

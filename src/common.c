@@ -59,6 +59,9 @@ void diag_to_log(void *userdata, int level, const char *msg)
 
 enum {
 	ARG_MANIFESTS = 0x100,
+	ARG_KUBECONFIG,
+	ARG_MASTER,
+	ARG_CONTEXT,
 	ARG_HOSTNAME,
 	ARG_SCHEDULER,
 	ARG_NODEPORT_ADDRESSES,
@@ -74,6 +77,9 @@ enum {
 
 static const struct option long_options[] = {
 	{"manifests", required_argument, NULL, ARG_MANIFESTS},
+	{"kubeconfig", required_argument, NULL, ARG_KUBECONFIG},
+	{"master", required_argument, NULL, ARG_MASTER},
+	{"context", required_argument, NULL, ARG_CONTEXT},
 	{"hostname-override", required_argument, NULL, ARG_HOSTNAME},
 	{"ipvs-scheduler", required_argument, NULL, ARG_SCHEDULER},
 	{"nodeport-addresses", required_argument, NULL, ARG_NODEPORT_ADDRESSES},
@@ -95,6 +101,10 @@ static const char help_sources[] =
 	"  --manifests PATH            Services, EndpointSlices, Endpoints,\n"
 	"                              Pods, Nodes as JSON or YAML: a file, a\n"
 	"                              directory of them, or - for stdin\n"
+	"  --kubeconfig PATH           read them from the API server instead\n"
+	"  --context NAME              the kubeconfig's context to use\n"
+	"  --master URL                the API server (overrides kubeconfig);\n"
+	"                              neither: in-cluster service account\n"
 	"  --hostname-override NAME    this node's name (default: hostname)\n"
 	"  --ipvs-scheduler NAME       rr (default), wrr, lc, wlc, lblc,\n"
 	"                              lblcr, dh, sh, sed, nq, mh\n"
@@ -191,6 +201,9 @@ int parse_options(const struct command *cmd, int argc, char **argv,
 
 		switch (c) {
 		case ARG_MANIFESTS:
+		case ARG_KUBECONFIG:
+		case ARG_MASTER:
+		case ARG_CONTEXT:
 		case ARG_HOSTNAME:
 		case ARG_SCHEDULER:
 		case ARG_NODEPORT_ADDRESSES:
@@ -229,6 +242,15 @@ int parse_options(const struct command *cmd, int argc, char **argv,
 			break;
 		case ARG_MANIFESTS:
 			o->manifests = optarg;
+			break;
+		case ARG_KUBECONFIG:
+			o->kubeconfig = optarg;
+			break;
+		case ARG_MASTER:
+			o->master = optarg;
+			break;
+		case ARG_CONTEXT:
+			o->context = optarg;
 			break;
 		case ARG_HOSTNAME:
 			o->hostname = optarg;
@@ -328,7 +350,7 @@ static int config_error(int r, const char *opt, const char *value,
 	return r;
 }
 
-int make_config(const struct options *o, ipvssvc_ctx *ctx, ipvssvc_config **ret)
+int make_config(const struct options *o, ipvssvc_config **ret)
 {
 	static const char cidr_hint[] = "give comma-separated CIDRs like "
 					"10.0.0.0/8,fd00::/64";
@@ -397,25 +419,6 @@ int make_config(const struct options *o, ipvssvc_ctx *ctx, ipvssvc_config **ret)
 	}
 	/* after the settings: their errors are ours to report, in one line */
 	ipvssvc_config_set_diag(cfg, diag_to_log, NULL);
-	if (ctx) {
-		struct ipvssvc_ip *addrs = NULL;
-		size_t i, n = 0;
-
-		r = ipvssvc_node_addrs(ctx, o->ifname, &addrs, &n);
-		if (r < 0)
-			log_warn("cannot read the node's addresses (%s); "
-				 "NodePorts get no virtual servers",
-				 strerror(-r));
-		for (i = 0; i < n; i++) {
-			char buf[IPVSSVC_IP_STRLEN];
-
-			log_debug("node address %s",
-				  ipvssvc_ip_format(&addrs[i], buf,
-						    sizeof(buf)));
-			ipvssvc_config_add_node_addr(cfg, &addrs[i]);
-		}
-		free(addrs);
-	}
 	*ret = cfg;
 	return 0;
 fail:
@@ -423,11 +426,76 @@ fail:
 	return r;
 }
 
-int load_desired(const struct options *o, const ipvssvc_config *cfg,
-		 ipvssvc_state **ret)
+void add_node_addrs(ipvssvc_ctx *ctx, const struct options *o,
+		    ipvssvc_config *cfg)
+{
+	struct ipvssvc_ip *addrs = NULL;
+	size_t i, n = 0;
+	int r;
+
+	r = ipvssvc_node_addrs(ctx, o->ifname, &addrs, &n);
+	if (r < 0)
+		log_warn("cannot read the node's addresses (%s); "
+			 "NodePorts get no virtual servers",
+			 strerror(-r));
+	for (i = 0; i < n; i++) {
+		char buf[IPVSSVC_IP_STRLEN];
+
+		log_debug("node address %s",
+			  ipvssvc_ip_format(&addrs[i], buf, sizeof(buf)));
+		ipvssvc_config_add_node_addr(cfg, &addrs[i]);
+	}
+	free(addrs);
+}
+
+/* List Services, EndpointSlices and this node's Node from the API
+ * server once (--kubeconfig, --master, or in-cluster). */
+static int load_from_api(const struct options *o, ipvssvc_objects *objs)
+{
+	ipvssvc_kube *kube = NULL;
+	char host[256], *err = NULL, *p;
+	int r;
+
+	r = ipvssvc_kube_new_default(o->kubeconfig, o->context, o->master,
+				     &kube, &err);
+	if (r < 0) {
+		log_err("cannot use the API server: %s",
+			err ? err : strerror(-r));
+		free(err);
+		return r == -ENOMEM ? r : -EINVAL;
+	}
+	ipvssvc_kube_set_diag(kube, diag_to_log, NULL);
+	if (o->hostname)
+		snprintf(host, sizeof(host), "%s", o->hostname);
+	else if (gethostname(host, sizeof(host)) == 0) {
+		host[sizeof(host) - 1] = '\0';
+		for (p = host; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	} else
+		host[0] = '\0';
+	if (host[0])
+		ipvssvc_kube_set_node_name(kube, host);
+	if (o->service_proxy_name)
+		ipvssvc_kube_set_service_proxy_name(kube,
+						    o->service_proxy_name);
+	r = ipvssvc_kube_list_into(kube, objs);
+	if (r < 0)
+		log_err("cannot list from the API server %s (%s): %s",
+			ipvssvc_kube_get_server(kube),
+			ipvssvc_kube_get_auth_info(kube), strerror(-r));
+	ipvssvc_kube_free(kube);
+	return r < 0 ? -EINVAL : 0;
+}
+
+/* True when objects come from somewhere: manifests or an API server. */
+int have_source(const struct options *o)
+{
+	return o->manifests || o->kubeconfig || o->master;
+}
+
+int load_objects(const struct options *o, ipvssvc_objects **ret)
 {
 	ipvssvc_objects *objs;
-	ipvssvc_state *st;
 	const char *path = o->manifests;
 	int r;
 
@@ -437,7 +505,14 @@ int load_desired(const struct options *o, const ipvssvc_config *cfg,
 		return r;
 	}
 	ipvssvc_objects_set_diag(objs, diag_to_log, NULL);
-	r = ipvssvc_objects_load_path(objs, path);
+	if (!path) {
+		r = load_from_api(o, objs);
+		if (r < 0) {
+			ipvssvc_objects_free(objs);
+			return r;
+		}
+	} else
+		r = ipvssvc_objects_load_path(objs, path);
 	if (r < 0) {
 		const char *what = strcmp(path, "-") == 0 ? "standard input"
 							  : path;
@@ -459,8 +534,16 @@ int load_desired(const struct options *o, const ipvssvc_config *cfg,
 		 ipvssvc_objects_count(objs, "EndpointSlice"),
 		 ipvssvc_objects_count(objs, "Endpoints"),
 		 ipvssvc_objects_count(objs, "Pod"));
-	r = ipvssvc_model_build(objs, cfg, &st);
-	ipvssvc_objects_free(objs);
+	*ret = objs;
+	return 0;
+}
+
+int build_desired(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
+		  ipvssvc_state **ret)
+{
+	ipvssvc_state *st;
+	int r = ipvssvc_model_build(objs, cfg, &st);
+
 	if (r < 0) {
 		log_err("cannot build the desired state: %s", strerror(-r));
 		return r;

@@ -18,6 +18,9 @@
 
 struct options {
 	const char *manifests;
+	const char *kubeconfig; /* the API server: --kubeconfig, */
+	const char *master; /* --master, */
+	const char *context; /* --context; else in-cluster */
 	const char *hostname;
 	const char *scheduler;
 	const char *nodeport_addresses;
@@ -68,12 +71,17 @@ void print_command_help(const struct command *cmd, FILE *f);
 
 /* Open the kernel layer; logs what to do on failure. */
 int open_kernel(ipvssvc_ctx **ret);
-/* The configuration from the options, with the node's own addresses. */
-int make_config(const struct options *o, ipvssvc_ctx *ctx,
-		ipvssvc_config **ret);
-/* The desired state from --manifests; logs input errors. */
-int load_desired(const struct options *o, const ipvssvc_config *cfg,
-		 ipvssvc_state **ret);
+/* The configuration from the options (errors are usage errors). */
+int make_config(const struct options *o, ipvssvc_config **ret);
+/* The node's own addresses, for NodePorts. */
+void add_node_addrs(ipvssvc_ctx *ctx, const struct options *o,
+		    ipvssvc_config *cfg);
+/* The objects of --manifests; logs input errors. */
+int have_source(const struct options *o);
+int load_objects(const struct options *o, ipvssvc_objects **ret);
+/* The model: objects and settings in, desired state out. */
+int build_desired(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
+		  ipvssvc_state **ret);
 /* Read the kernel's state; logs errors. */
 int read_current(ipvssvc_ctx *ctx, const struct options *o,
 		 ipvssvc_state **ret);

@@ -244,18 +244,24 @@ static int run_status(const struct options *o)
 {
 	ipvssvc_ctx *ctx = NULL;
 	ipvssvc_config *cfg = NULL;
+	ipvssvc_objects *objs = NULL;
 	ipvssvc_state *desired = NULL, *current = NULL, *recorded = NULL;
 	struct entry *ents = NULL;
 	size_t i, n = 0, cap;
 	int ret = EXIT_USAGE;
 	const char *group = NULL;
 
+	if (make_config(o, &cfg) < 0)
+		goto out;
+	if (have_source(o) && load_objects(o, &objs) < 0)
+		goto out;
 	if (open_kernel(&ctx) < 0)
 		goto out;
-	if (make_config(o, o->manifests ? ctx : NULL, &cfg) < 0)
-		goto out;
-	if (o->manifests && load_desired(o, cfg, &desired) < 0)
-		goto out;
+	if (objs) {
+		add_node_addrs(ctx, o, cfg);
+		if (build_desired(objs, cfg, &desired) < 0)
+			goto out;
+	}
 	if (read_current(ctx, o, &current) < 0)
 		goto out;
 	if (record_read(o, &recorded) < 0)
@@ -335,11 +341,12 @@ static int run_status(const struct options *o)
 				printf("\nService %s\n", ents[i].label);
 			else
 				printf("\nRules of ipvs-svc%s\n",
-				       o->manifests ? " not from any Service "
-						      "(stale: sync removes "
-						      "them)"
-						    : " (give --manifests to "
-						      "name their Services)");
+				       have_source(o) ? " not from any Service "
+							"(stale: sync removes "
+							"them)"
+						      : " (give --manifests or "
+							"--kubeconfig to "
+							"name their Services)");
 			group = ents[i].label;
 		}
 		print_entry_text(&ents[i]);
@@ -350,6 +357,7 @@ out:
 	ipvssvc_state_free(recorded);
 	ipvssvc_state_free(current);
 	ipvssvc_state_free(desired);
+	ipvssvc_objects_free(objs);
 	ipvssvc_config_free(cfg);
 	ipvssvc_ctx_free(ctx);
 	return ret;

@@ -36,20 +36,29 @@ static void job_done(struct job *j)
 static int job_plan(struct job *j, const struct options *o, const char *cmd,
 		    int fail_status)
 {
+	ipvssvc_objects *objs = NULL;
 	int r;
 
 	memset(j, 0, sizeof(*j));
-	if (!o->manifests) {
-		log_err("%s needs --manifests PATH (a file, a directory or - "
-			"for standard input)",
+	if (o->manifests && (o->kubeconfig || o->master)) {
+		log_err("%s takes --manifests or --kubeconfig/--master, not "
+			"both",
 			cmd);
 		return EXIT_USAGE;
 	}
-	if (open_kernel(&j->ctx) < 0)
-		return fail_status;
-	if (make_config(o, j->ctx, &j->cfg) < 0)
+	/* input first: bad options and manifests are found without a kernel */
+	if (make_config(o, &j->cfg) < 0)
 		return EXIT_USAGE;
-	r = load_desired(o, j->cfg, &j->desired);
+	r = load_objects(o, &objs);
+	if (r < 0)
+		return r == -ENOMEM ? fail_status : EXIT_USAGE;
+	if (open_kernel(&j->ctx) < 0) {
+		ipvssvc_objects_free(objs);
+		return fail_status;
+	}
+	add_node_addrs(j->ctx, o, j->cfg);
+	r = build_desired(objs, j->cfg, &j->desired);
+	ipvssvc_objects_free(objs);
 	if (r < 0)
 		return r == -ENOMEM ? fail_status : EXIT_USAGE;
 	if (read_current(j->ctx, o, &j->current) < 0)

@@ -4,6 +4,8 @@
  * and its addresses over rtnetlink. One context owns one socket of each
  * kind for its whole life.
  */
+/* ipvs-svc.h first: it includes every header, in dependency order. */
+#include <ipvs-svc/ipvs-svc.h>
 #ifndef IPVS_SVC_KERNEL_H
 #define IPVS_SVC_KERNEL_H
 

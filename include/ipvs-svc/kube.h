@@ -5,6 +5,8 @@
  * kept by list and watch, the way client-go's reflector does. Changes go
  * into an ipvssvc_objects and are announced through a callback.
  */
+/* ipvs-svc.h first: it includes every header, in dependency order. */
+#include <ipvs-svc/ipvs-svc.h>
 #ifndef IPVS_SVC_KUBE_H
 #define IPVS_SVC_KUBE_H
 

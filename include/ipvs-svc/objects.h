@@ -4,6 +4,8 @@
  * the proxy's settings, and the model: objects and settings in, desired
  * state out. The model is a pure function.
  */
+/* ipvs-svc.h first: it includes every header, in dependency order. */
+#include <ipvs-svc/ipvs-svc.h>
 #ifndef IPVS_SVC_OBJECTS_H
 #define IPVS_SVC_OBJECTS_H
 

@@ -3,6 +3,8 @@
  * The planner compares a desired state with the current one and makes an
  * ordered list of operations; the applier carries them out.
  */
+/* ipvs-svc.h first: it includes every header, in dependency order. */
+#include <ipvs-svc/ipvs-svc.h>
 #ifndef IPVS_SVC_PLAN_H
 #define IPVS_SVC_PLAN_H
 

@@ -7,6 +7,8 @@
  * fwmark; real servers by address and port), so that two states compare
  * and print deterministically.
  */
+/* ipvs-svc.h first: it includes every header, in dependency order. */
+#include <ipvs-svc/ipvs-svc.h>
 #ifndef IPVS_SVC_STATE_H
 #define IPVS_SVC_STATE_H
 

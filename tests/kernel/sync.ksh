@@ -344,6 +344,19 @@ expect_rc "unknown scheduler" 2
 run sync --manifests "$DATA/base.json"
 expect_rc "sync without --once" 2
 
+echo "--- the applier when the kernel moved since it was read"
+APPLY=$top_builddir/tests/kernel/k-apply
+[ -x "$top_builddir/tests/kernel/.libs/k-apply" ] &&
+	APPLY=$top_builddir/tests/kernel/.libs/k-apply
+if ip netns add ipvssvc-apply; then
+	ip netns exec ipvssvc-apply "$APPLY" >"$TMP/out" 2>&1
+	rc=$?
+	ip netns del ipvssvc-apply
+	expect_rc "k-apply" 0
+else
+	fail "cannot create a network namespace for k-apply"
+fi
+
 run cleanup
 expect_rules "final cleanup" "$FOREIGN"
 ipvsadm -C

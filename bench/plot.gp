@@ -1,0 +1,31 @@
+# gnuplot -e "results='results.tsv'; output='bench.png'" bench/plot.gp
+# Time against N, in one UML boot per N: programming an empty kernel,
+# reading it back for a sync with nothing to do, and the ratios to the
+# references measured in the same boot (the machine's load changes from
+# one boot to the next; the ratios share it).
+set terminal pngcairo size 1500,480 noenhanced font ",10"
+set output output
+set datafile separator "\t"
+set key top left
+set grid
+set xlabel "Services (10 endpoints each)"
+set multiplot layout 1,3
+set ylabel "wall time (ms), User-mode Linux"
+set title "Cold sync into an empty kernel"
+plot results using 1:4 skip 1 with linespoints title "ipvsadm -R (same rules)", \
+     results using 1:5 skip 1 with linespoints title "ipvs-svc sync --once (cold)", \
+     results using 1:9 skip 1 with linespoints title "ip -batch (ClusterIP addresses)"
+set title "Second sync (nothing changed) vs reading the table"
+plot results using 1:15 skip 1 with linespoints title "ipvs-svc sync --once (second)", \
+     results using 1:18 skip 1 with linespoints title "ipvsadm -Sn", \
+     results using 1:20 skip 1 with linespoints title "cat /proc/net/ip_vs"
+set key bottom right
+set title "Ratios in the same boot (> 1: ipvs-svc faster)"
+set ylabel "ratio"
+set yrange [0:*]
+plot results using 1:6 skip 1 with linespoints title "ipvsadm -R / cold sync", \
+     results using 1:21 skip 1 with linespoints title "ipvsadm -Sn / second sync", \
+     results using 1:22 skip 1 with linespoints title "/proc/net/ip_vs / second sync", \
+     4 with lines dashtype 2 title "target 4x (cold)", \
+     1 with lines dashtype 3 title "target 1x (second)"
+unset multiplot
