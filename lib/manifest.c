@@ -144,7 +144,7 @@ static int load_json(ipvssvc_objects *objs, const char *data, size_t len,
 /* As deep as cJSON parses JSON: the decoders recurse. */
 #define YAML_DEPTH_MAX CJSON_NESTING_LIMIT
 /* Nodes that aliases may copy in one document (no "billion laughs"). */
-#define YAML_ALIAS_NODES_MAX (1U << 18)
+#define YAML_ALIAS_NODES_MAX (1U << 16)
 
 struct yctx {
 	yaml_parser_t parser;

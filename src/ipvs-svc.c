@@ -7,10 +7,7 @@
 #include "ipvs-svc.h"
 
 static const struct command *const commands[] = {
-	&cmd_sync,
-	&cmd_diff,
-	&cmd_status,
-	&cmd_cleanup,
+	&cmd_sync, &cmd_diff, &cmd_status, &cmd_cleanup, &cmd_run,
 };
 
 static void usage(FILE *f)
@@ -81,6 +78,11 @@ int main(int argc, char **argv)
 				argv[2], program_name);
 			return EXIT_USAGE;
 		}
+		if (cmd->main) {
+			char *hargv[] = {argv[2], (char *)"--help", NULL};
+
+			return cmd->main(2, hargv);
+		}
 		print_command_help(cmd, stdout);
 		return EXIT_OK;
 	}
@@ -96,6 +98,8 @@ int main(int argc, char **argv)
 				argv[1], program_name);
 		return EXIT_USAGE;
 	}
+	if (cmd->main)
+		return cmd->main(argc - 1, argv + 1);
 	r = parse_options(cmd, argc - 1, argv + 1, &o);
 	if (r != 0)
 		return r > 0 ? EXIT_OK : EXIT_USAGE;

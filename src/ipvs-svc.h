@@ -49,9 +49,12 @@ struct command {
 	const char *usage; /* the text after "Usage: ipvs-svc NAME " */
 	const char *help; /* the command's own paragraph and options */
 	int (*run)(const struct options *o);
+	/* when set, takes the arguments after the name itself (run) */
+	int (*main)(int argc, char **argv);
 };
 
 extern const struct command cmd_sync, cmd_diff, cmd_status, cmd_cleanup;
+extern const struct command cmd_run;
 
 /* common.c */
 extern const char *program_name;

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -144,7 +145,7 @@ static void print_plan_text(const ipvssvc_plan *plan, FILE *f)
 
 static void print_json(const char *cmd, const struct options *o,
 		       const ipvssvc_plan *plan, const int *results,
-		       size_t failed)
+		       size_t failed, uint64_t requests)
 {
 	size_t i, n = ipvssvc_plan_count(plan);
 
@@ -155,6 +156,8 @@ static void print_json(const char *cmd, const struct options *o,
 	printf(",\"count\":%zu", n);
 	if (!o->dry_run)
 		printf(",\"failed\":%zu", failed);
+	/* the kernel round trips of this run: what bench/ measures */
+	printf(",\"netlink_requests\":%" PRIu64, requests);
 	printf(",\"operations\":[");
 	for (i = 0; i < n; i++) {
 		if (i)
@@ -189,7 +192,8 @@ static int run_sync(const struct options *o)
 	n = ipvssvc_plan_count(j.plan);
 	if (o->dry_run) {
 		if (o->json) {
-			print_json("sync", o, j.plan, NULL, 0);
+			print_json("sync", o, j.plan, NULL, 0,
+				   ipvssvc_ctx_requests(j.ctx));
 		} else {
 			print_plan_text(j.plan, stdout);
 			printf("dry run: %zu operations planned, nothing "
@@ -205,9 +209,12 @@ static int run_sync(const struct options *o)
 	}
 	update_record(o, &j, &res);
 	if (o->json) {
-		print_json("sync", o, j.plan, res.results, res.failed);
+		print_json("sync", o, j.plan, res.results, res.failed,
+			   ipvssvc_ctx_requests(j.ctx));
 	} else {
 		printf("sync: %zu operations, %zu failed\n", n, res.failed);
+		log_info("%" PRIu64 " netlink requests",
+			 ipvssvc_ctx_requests(j.ctx));
 		if (res.failed)
 			log_err("%zu of %zu operations failed (see above); fix "
 				"the cause and run sync again",

@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 
 	if (argc < 5 || ipvssvc_ip_parse(argv[1], &vip) < 0 ||
 	    ipvssvc_ip_parse(argv[3], &rip) < 0) {
-		fprintf(stderr, "usage: one-service VIP PORT RIP RPORT [--keep]\n");
+		fprintf(stderr, "usage: one-service VIP PORT RIP RPORT "
+				"[--keep]\n");
 		return 2;
 	}
 	r = ipvssvc_ctx_new(&ctx);

@@ -45,12 +45,12 @@ for t in $targets; do
 		continue
 	fi
 	# shellcheck disable=SC2046
-	set -- $(args "$t") -rss_limit_mb=2048 -timeout=10 \
+	set -- $(args "$t") -rss_limit_mb=2048 -timeout=30 \
 		-artifact_prefix="$tmp/$t-"
 	reg=$srcdir/tests/fuzz/regressions/$t
 	if [ -d "$reg" ] && [ -n "$(ls "$reg")" ]; then
 		# whole files: no -max_len, which would cut them
-		if ! "$bin" -rss_limit_mb=2048 -timeout=10 "$reg"/* \
+		if ! "$bin" -rss_limit_mb=2048 -timeout=60 "$reg"/* \
 			>"$tmp/$t.reg" 2>&1; then
 			echo "FAIL: $t: a regression input crashes again"
 			tail -n 40 "$tmp/$t.reg"

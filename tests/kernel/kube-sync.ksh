@@ -10,11 +10,6 @@ set -u
 DATA=$top_srcdir/tests/kernel/sync
 API=$top_srcdir/tests/apiserver
 BIN=${IPVSSVC_BIN:-$top_builddir/src/ipvs-svc}
-if [ -z "${IPVSSVC_BIN:-}" ] && [ -x "$top_builddir/src/.libs/ipvs-svc" ]; then
-	BIN=$top_builddir/src/.libs/ipvs-svc
-	LD_LIBRARY_PATH=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
 NODE="--hostname-override node-1 --nodeport-addresses 192.168.7.0/24"
 unset https_proxy HTTPS_PROXY http_proxy HTTP_PROXY all_proxy ALL_PROXY
 

@@ -11,13 +11,6 @@ set -u
 
 DATA=$top_srcdir/tests/kernel/sync
 BIN=${IPVSSVC_BIN:-$top_builddir/src/ipvs-svc}
-# libtool's wrapper script costs seconds per run in User-mode Linux: run
-# the real binary next to it when there is one
-if [ -z "${IPVSSVC_BIN:-}" ] && [ -x "$top_builddir/src/.libs/ipvs-svc" ]; then
-	BIN=$top_builddir/src/.libs/ipvs-svc
-	LD_LIBRARY_PATH=$top_builddir/lib/.libs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-	export LD_LIBRARY_PATH
-fi
 TMP=$(mktemp -d /tmp/sync-test.XXXXXX)
 IPVS_SVC_STATE_DIR=$TMP/state
 export IPVS_SVC_STATE_DIR
