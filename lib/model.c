@@ -186,7 +186,8 @@ static int service_slices(struct mctx *m, const struct k8s_obj *svc,
 			continue;
 		m->slices[n++] = o;
 	}
-	qsort(m->slices, n, sizeof(*m->slices), slice_name_cmp);
+	if (n > 1)
+		qsort(m->slices, n, sizeof(*m->slices), slice_name_cmp);
 	*ret_n = n;
 	return 0;
 }

@@ -133,6 +133,8 @@ const struct ipvssvc_dest *
 ipvssvc_service_find_dest(const struct ipvssvc_service *svc,
 			  const struct ipvssvc_dest *key)
 {
+	if (!svc->n_dests)
+		return NULL;
 	return bsearch(key, svc->dests, svc->n_dests, sizeof(*svc->dests),
 		       dest_qcmp);
 }
@@ -182,7 +184,9 @@ void ipvssvc_state_sort(struct ipvssvc_state *st)
 
 	if (!st->dirty)
 		return;
-	qsort(st->svcs, st->n_svcs, sizeof(*st->svcs), svc_qcmp);
+	/* qsort's base must not be NULL, even for no elements */
+	if (st->n_svcs > 1)
+		qsort(st->svcs, st->n_svcs, sizeof(*st->svcs), svc_qcmp);
 	for (i = 0; i < st->n_svcs; i++)
 		ipvssvc_service_sort_dests(st->svcs[i]);
 	if (st->n_addrs > 1) {
