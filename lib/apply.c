@@ -8,6 +8,7 @@
  * attributes with an edit.
  */
 #include "internal.h"
+#include "netlink.h"
 
 static bool addr_gone(int r)
 {
@@ -15,29 +16,37 @@ static bool addr_gone(int r)
 	       r == -ESRCH;
 }
 
+/* The link's index, looked up once per apply rather than per address. */
+static int link_index(ipvssvc_ctx *ctx, const char *ifname, int *ifindex)
+{
+	return *ifindex > 0 ? 0 : ipvssvc_link_index(ctx, ifname, ifindex);
+}
+
 static int apply_op(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, size_t i,
-		    const char *ifname, bool *link_ready)
+		    const char *ifname, bool *link_ready, int *ifindex)
 {
 	const ipvssvc_service *svc = ipvssvc_plan_op_service(plan, i);
 	const ipvssvc_dest *dest = ipvssvc_plan_op_dest(plan, i);
 	const struct ipvssvc_ip *addr = ipvssvc_plan_op_addr(plan, i);
-	int ifindex, r;
+	int r;
 
 	switch (ipvssvc_plan_op(plan, i)) {
 	case IPVSSVC_OP_LINK_ADD:
-		r = ipvssvc_link_ensure_dummy(ctx, ifname, &ifindex);
+		r = ipvssvc_link_ensure_dummy(ctx, ifname, ifindex);
 		if (r >= 0)
 			*link_ready = true;
 		return r;
 	case IPVSSVC_OP_ADDR_ADD:
-		r = ipvssvc_link_addr_add(ctx, ifname, addr);
+		r = link_index(ctx, ifname, ifindex);
+		if (r == 0)
+			r = ipvssvc_link_addr_add_index(ctx, *ifindex, addr);
 		if (r == -ENODEV && !*link_ready) {
 			/* the link went away since the kernel was read */
-			r = ipvssvc_link_ensure_dummy(ctx, ifname, &ifindex);
+			r = ipvssvc_link_ensure_dummy(ctx, ifname, ifindex);
 			if (r < 0)
 				return r;
 			*link_ready = true;
-			r = ipvssvc_link_addr_add(ctx, ifname, addr);
+			r = ipvssvc_link_addr_add_index(ctx, *ifindex, addr);
 		}
 		return r == -EEXIST ? 0 : r;
 	case IPVSSVC_OP_SVC_ADD:
@@ -62,9 +71,12 @@ static int apply_op(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, size_t i,
 		r = ipvssvc_service_del(ctx, svc);
 		return r == -ESRCH || r == -ENOENT ? 0 : r;
 	case IPVSSVC_OP_ADDR_DEL:
-		r = ipvssvc_link_addr_del(ctx, ifname, addr);
+		r = link_index(ctx, ifname, ifindex);
+		if (r == 0)
+			r = ipvssvc_link_addr_del_index(ctx, *ifindex, addr);
 		return addr_gone(r) ? 0 : r;
 	case IPVSSVC_OP_LINK_DEL:
+		*ifindex = 0;
 		r = ipvssvc_link_delete(ctx, ifname);
 		return r == -ENODEV ? 0 : r;
 	}
@@ -76,6 +88,7 @@ _public_ int ipvssvc_plan_apply(ipvssvc_ctx *ctx, const ipvssvc_plan *plan,
 				void *userdata)
 {
 	bool link_ready = false;
+	int ifindex = 0;
 	size_t i, n;
 	int failed = 0;
 
@@ -85,7 +98,7 @@ _public_ int ipvssvc_plan_apply(ipvssvc_ctx *ctx, const ipvssvc_plan *plan,
 		ifname = ipvssvc_plan_ifname(plan);
 	n = ipvssvc_plan_count(plan);
 	for (i = 0; i < n; i++) {
-		int r = apply_op(ctx, plan, i, ifname, &link_ready);
+		int r = apply_op(ctx, plan, i, ifname, &link_ready, &ifindex);
 
 		if (r > 0)
 			r = 0;

@@ -300,19 +300,16 @@ _public_ int ipvssvc_link_addrs(ipvssvc_ctx *ctx, const char *ifname,
 	return 0;
 }
 
-static int addr_cmd(struct ipvssvc_ctx *ctx, int type, int flags,
-		    const char *ifname, const struct ipvssvc_ip *addr)
+static int addr_cmd_index(struct ipvssvc_ctx *ctx, int type, int flags,
+			  int ifindex, const struct ipvssvc_ip *addr)
 {
 	struct ifaddrmsg ifa = {0};
 	struct nl_msg *msg;
-	int ifindex, len, r;
+	int len;
 
-	if (!ctx || !valid_ifname(ifname) || !addr ||
+	if (!ctx || ifindex <= 0 || !addr ||
 	    (addr->family != AF_INET && addr->family != AF_INET6))
 		return -EINVAL;
-	r = ipvssvc_link_index(ctx, ifname, &ifindex);
-	if (r < 0)
-		return r;
 	len = addr->family == AF_INET ? 4 : 16;
 	ifa.ifa_family = (unsigned char)addr->family;
 	ifa.ifa_prefixlen = (unsigned char)(len * 8);
@@ -333,23 +330,46 @@ static int addr_cmd(struct ipvssvc_ctx *ctx, int type, int flags,
 	return ipvssvc_nl_request(ctx, ctx->rtnl, msg, NULL, NULL);
 }
 
-_public_ int ipvssvc_link_addr_add(ipvssvc_ctx *ctx, const char *ifname,
-				   const struct ipvssvc_ip *addr)
+int ipvssvc_link_addr_add_index(ipvssvc_ctx *ctx, int ifindex,
+				const struct ipvssvc_ip *addr)
 {
-	int r = addr_cmd(ctx, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, ifname,
-			 addr);
+	int r = addr_cmd_index(ctx, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+			       ifindex, addr);
 
 	/* already there is what we wanted */
 	return r == -EEXIST ? 0 : r;
 }
 
-_public_ int ipvssvc_link_addr_del(ipvssvc_ctx *ctx, const char *ifname,
-				   const struct ipvssvc_ip *addr)
+int ipvssvc_link_addr_del_index(ipvssvc_ctx *ctx, int ifindex,
+				const struct ipvssvc_ip *addr)
 {
-	int r = addr_cmd(ctx, RTM_DELADDR, 0, ifname, addr);
+	int r = addr_cmd_index(ctx, RTM_DELADDR, 0, ifindex, addr);
 
 	/* already gone is what we wanted */
 	return r == -EADDRNOTAVAIL ? 0 : r;
+}
+
+static int resolve(ipvssvc_ctx *ctx, const char *ifname, int *ret_ifindex)
+{
+	if (!ctx || !valid_ifname(ifname))
+		return -EINVAL;
+	return ipvssvc_link_index(ctx, ifname, ret_ifindex);
+}
+
+_public_ int ipvssvc_link_addr_add(ipvssvc_ctx *ctx, const char *ifname,
+				   const struct ipvssvc_ip *addr)
+{
+	int ifindex, r = resolve(ctx, ifname, &ifindex);
+
+	return r < 0 ? r : ipvssvc_link_addr_add_index(ctx, ifindex, addr);
+}
+
+_public_ int ipvssvc_link_addr_del(ipvssvc_ctx *ctx, const char *ifname,
+				   const struct ipvssvc_ip *addr)
+{
+	int ifindex, r = resolve(ctx, ifname, &ifindex);
+
+	return r < 0 ? r : ipvssvc_link_addr_del_index(ctx, ifindex, addr);
 }
 
 _public_ int ipvssvc_node_addrs(ipvssvc_ctx *ctx, const char *exclude_ifname,

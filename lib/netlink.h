@@ -75,6 +75,11 @@ int ipvssvc_ipvs_parse_reply(const void *buf, size_t len, uint32_t seq,
 /* The index of the link ifname; -ENODEV when there is none. */
 int ipvssvc_link_index(struct ipvssvc_ctx *ctx, const char *ifname,
 		       int *ret_ifindex);
+/* Address commands on a known link (the applier resolves it once). */
+int ipvssvc_link_addr_add_index(struct ipvssvc_ctx *ctx, int ifindex,
+				const struct ipvssvc_ip *addr);
+int ipvssvc_link_addr_del_index(struct ipvssvc_ctx *ctx, int ifindex,
+				const struct ipvssvc_ip *addr);
 /* Call fn for every address of the link ifindex (0: of every link). */
 typedef int (*ipvssvc_addr_fn)(int ifindex, unsigned char scope,
 			       const struct ipvssvc_ip *addr, void *arg);

@@ -487,6 +487,21 @@ static int load_from_api(const struct options *o, ipvssvc_objects *objs)
 	return r < 0 ? -EINVAL : 0;
 }
 
+/* The forwarding method as status and sync print it. */
+const char *fwd_name(enum ipvssvc_fwd fwd)
+{
+	switch (fwd) {
+	case IPVSSVC_FWD_LOCAL:
+		return "local";
+	case IPVSSVC_FWD_TUNNEL:
+		return "tunnel";
+	case IPVSSVC_FWD_ROUTE:
+		return "route";
+	default:
+		return "masq";
+	}
+}
+
 /* True when objects come from somewhere: manifests or an API server. */
 int have_source(const struct options *o)
 {

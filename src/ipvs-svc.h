@@ -80,6 +80,7 @@ int make_config(const struct options *o, ipvssvc_config **ret);
 void add_node_addrs(ipvssvc_ctx *ctx, const struct options *o,
 		    ipvssvc_config *cfg);
 /* The objects of --manifests; logs input errors. */
+const char *fwd_name(enum ipvssvc_fwd fwd);
 int have_source(const struct options *o);
 int load_objects(const struct options *o, ipvssvc_objects **ret);
 /* The model: objects and settings in, desired state out. */

@@ -53,20 +53,6 @@ static const char *human(uint64_t v, char *buf, size_t len)
 	return buf;
 }
 
-static const char *fwd_name(enum ipvssvc_fwd fwd)
-{
-	switch (fwd) {
-	case IPVSSVC_FWD_LOCAL:
-		return "local";
-	case IPVSSVC_FWD_TUNNEL:
-		return "tunnel";
-	case IPVSSVC_FWD_ROUTE:
-		return "route";
-	default:
-		return "masq";
-	}
-}
-
 static void print_traffic(const struct ipvssvc_stats *s)
 {
 	char a[16], b[16], c[16], d[16];

@@ -258,20 +258,6 @@ static void describe_svc(const ipvssvc_service *svc, char *buf, size_t len)
 		snprintf(buf + n, len - n, ", one-packet");
 }
 
-static const char *fwd_name(enum ipvssvc_fwd fwd)
-{
-	switch (fwd) {
-	case IPVSSVC_FWD_LOCAL:
-		return "local";
-	case IPVSSVC_FWD_TUNNEL:
-		return "tunnel";
-	case IPVSSVC_FWD_ROUTE:
-		return "route";
-	default:
-		return "masq";
-	}
-}
-
 static void format_dest(const ipvssvc_dest *d, char *buf, size_t len)
 {
 	struct ipvssvc_ip ip;
