@@ -9,8 +9,19 @@
  * best of R runs, since noise only ever adds time.
  *
  *   model-bench [-r R] [-N NODE_IP] FILE...
+ *
+ * The decoded objects are freed once the desired state is built, as
+ * sync --once does, so that the peak RSS is the command's.
+ *
+ *   model-bench -k rules|full [-r R]
+ *
+ * reads the kernel's IPVS table instead (this network namespace), with
+ * ipvssvc_state_read_rules() (real servers from /proc/net/ip_vs) or
+ * ipvssvc_state_read() (a netlink dump per virtual server): the read
+ * alone, without start-up, decoding or planning.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +76,10 @@ fail:
 }
 
 /* One pass over the pipeline; t[] gets each phase's seconds. */
+static long hwm_kb(void);
+/* VmHWM once the desired state is built (the first run's) */
+static long model_hwm_kb = -1;
+
 static int one_run(const char *data, size_t len, const char *name,
 		   const ipvssvc_config *cfg, double t[PH_N], size_t *ret_svcs,
 		   size_t *ret_vs, size_t *ret_ops_cold, size_t *ret_ops_second)
@@ -87,8 +102,12 @@ static int one_run(const char *data, size_t len, const char *name,
 	t0 = now();
 	r = ipvssvc_model_build(objs, cfg, &desired);
 	t[PH_MODEL] = now() - t0;
+	ipvssvc_objects_free(objs);
+	objs = NULL;
 	if (r < 0)
 		goto out;
+	if (model_hwm_kb < 0)
+		model_hwm_kb = hwm_kb();
 	*ret_vs = ipvssvc_state_service_count(desired);
 
 	r = ipvssvc_state_new(&empty);
@@ -119,6 +138,55 @@ out:
 	return r;
 }
 
+/* -k: read the kernel R times; the best time and the requests of one. */
+static int read_kernel(const char *how, int repeats)
+{
+	double best = 1e30, t0;
+	uint64_t req = 0;
+	size_t vs = 0, rs = 0, i;
+	ipvssvc_ctx *ctx;
+	int k, r;
+
+	if (strcmp(how, "rules") != 0 && strcmp(how, "full") != 0) {
+		fprintf(stderr, "model-bench: -k rules or -k full\n");
+		return 2;
+	}
+	r = ipvssvc_ctx_new(&ctx);
+	if (r < 0) {
+		fprintf(stderr, "model-bench: no IPVS: %s\n", strerror(-r));
+		return 1;
+	}
+	for (k = 0; k < repeats; k++) {
+		uint64_t before = ipvssvc_ctx_requests(ctx);
+		ipvssvc_state *st;
+
+		t0 = now();
+		r = strcmp(how, "rules") == 0
+			    ? ipvssvc_state_read_rules(ctx, NULL, NULL, &st)
+			    : ipvssvc_state_read(ctx, NULL, &st);
+		t0 = now() - t0;
+		if (r < 0) {
+			fprintf(stderr, "model-bench: read: %s\n",
+				strerror(-r));
+			ipvssvc_ctx_free(ctx);
+			return 1;
+		}
+		req = ipvssvc_ctx_requests(ctx) - before;
+		if (t0 < best)
+			best = t0;
+		vs = ipvssvc_state_service_count(st);
+		for (i = 0, rs = 0; i < vs; i++)
+			rs += ipvssvc_service_get_dest_count(
+				ipvssvc_state_service(st, i));
+		ipvssvc_state_free(st);
+	}
+	ipvssvc_ctx_free(ctx);
+	printf("read %s: %zu virtual servers, %zu real servers, %" PRIu64
+	       " requests, %.1f ms (process CPU, best of %d)\n",
+	       how, vs, rs, req, best * 1e3, repeats);
+	return 0;
+}
+
 static long hwm_kb(void)
 {
 	char line[256];
@@ -139,10 +207,14 @@ int main(int argc, char **argv)
 	const char *node_ip = "192.168.50.10";
 	struct ipvssvc_ip ip;
 	ipvssvc_config *cfg;
+	const char *kernel = NULL;
 	int c, repeats = 3, i, k, failed = 0;
 
-	while ((c = getopt(argc, argv, "r:N:h")) != -1) {
+	while ((c = getopt(argc, argv, "r:N:k:h")) != -1) {
 		switch (c) {
+		case 'k':
+			kernel = optarg;
+			break;
 		case 'r':
 			repeats = atoi(optarg);
 			break;
@@ -151,11 +223,14 @@ int main(int argc, char **argv)
 			break;
 		default:
 			fprintf(stderr, "usage: model-bench [-r R] [-N "
-					"NODE_IP] "
-					"FILE...\n");
+					"NODE_IP] FILE...\n"
+					"       model-bench -k rules|full "
+					"[-r R]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
+	if (kernel && repeats >= 1)
+		return read_kernel(kernel, repeats);
 	if (optind >= argc || repeats < 1 ||
 	    ipvssvc_ip_parse(node_ip, &ip) < 0) {
 		fprintf(stderr, "model-bench: give manifests files (and a "
@@ -168,9 +243,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "model-bench: out of memory\n");
 		return 1;
 	}
-	printf("%-28s %8s %8s %8s %8s %10s %10s %10s %10s %10s %8s\n", "file",
-	       "services", "vs", "ops_cold", "ops_2nd", "decode_ms", "model_ms",
-	       "plancold_ms", "plan2nd_ms", "total_ms", "hwm_mb");
+	printf("%-28s %8s %8s %8s %8s %10s %10s %10s %10s %10s %8s %12s\n",
+	       "file", "services", "vs", "ops_cold", "ops_2nd", "decode_ms",
+	       "model_ms", "plancold_ms", "plan2nd_ms", "total_ms", "hwm_mb",
+	       "model_hwm_mb");
 	for (i = optind; i < argc; i++) {
 		double best[PH_N], t[PH_N], total = 0;
 		size_t svcs = 0, vs = 0, cold = 0, second = 0, len;
@@ -199,11 +275,13 @@ int main(int argc, char **argv)
 		for (k = 0; k < PH_N; k++)
 			total += best[k];
 		printf("%-28s %8zu %8zu %8zu %8zu %10.1f %10.1f %10.1f %10.1f "
-		       "%10.1f %8.1f\n",
+		       "%10.1f %8.1f %12.1f\n",
 		       base ? base + 1 : argv[i], svcs, vs, cold, second,
 		       best[PH_DECODE] * 1e3, best[PH_MODEL] * 1e3,
 		       best[PH_PLAN_COLD] * 1e3, best[PH_PLAN_SECOND] * 1e3,
-		       total * 1e3, (double)hwm_kb() / 1024.0);
+		       total * 1e3, (double)hwm_kb() / 1024.0,
+		       (double)model_hwm_kb / 1024.0);
+		model_hwm_kb = -1;
 		fflush(stdout);
 	}
 	ipvssvc_config_free(cfg);

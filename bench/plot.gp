@@ -19,7 +19,9 @@ plot results using 1:4 skip 1 with linespoints title "ipvsadm -R (same rules)", 
 set title "Second sync (nothing changed) vs reading the table"
 plot results using 1:15 skip 1 with linespoints title "ipvs-svc sync --once (second)", \
      results using 1:18 skip 1 with linespoints title "ipvsadm -Sn", \
-     results using 1:20 skip 1 with linespoints title "cat /proc/net/ip_vs"
+     results using 1:20 skip 1 with linespoints title "cat /proc/net/ip_vs", \
+     results using 1:47 skip 1 with linespoints title "the read alone (/proc + one dump)", \
+     results using 1:49 skip 1 with linespoints title "the read alone (netlink per VS)"
 set key top right
 set title "Ratios in the same boot (> 1: ipvs-svc faster)"
 set ylabel "ratio"

@@ -60,6 +60,8 @@ struct ipvssvc_service {
 	char *origin_ns;
 	char *origin_name;
 	char *origin_port;
+	/* ipvssvc_origin_hash(origin_ns, origin_name); 0: not computed */
+	uint64_t origin_hash;
 
 	/* real servers, kept sorted by (addr, port) by the state */
 	struct ipvssvc_dest *dests;
@@ -98,6 +100,24 @@ int ipvssvc_cidr_list_parse(const char *s, struct ipvssvc_cidr **ret,
 			    size_t *ret_n);
 int ipvssvc_cidr_list_contains(const struct ipvssvc_cidr *list, size_t n,
 			       const struct ipvssvc_ip *ip);
+
+/*
+ * A Service's name hashed (FNV-1a of "ns/name", never 0): the model
+ * stores it in each virtual server so that a daemon's incremental sync
+ * finds a Service's virtual servers without reading their strings.
+ */
+static inline uint64_t ipvssvc_origin_hash(const char *ns, const char *name)
+{
+	uint64_t h = 1469598103934665603ULL;
+	const char *p;
+
+	for (p = ns ? ns : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (p = name ? name : ""; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ? h : 1;
+}
 
 /* state.c */
 void ipvssvc_service_init(struct ipvssvc_service *svc);

@@ -15,6 +15,10 @@
 
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 
+/* Input limits (no legitimate object comes near them: etcd takes ~1.5 MB). */
+#define KUBE_MAX_OBJECT_DEFAULT (32u << 20)
+#define KUBE_MAX_ENDPOINTS_DEFAULT 100000u
+
 /* Credentials are either a file path or inline bytes (-data, decoded). */
 struct kube_blob {
 	char *path;
@@ -43,6 +47,9 @@ struct ipvssvc_kube {
 	unsigned backoff_auth_ms;
 	unsigned watch_min_s;
 	unsigned watch_max_s;
+	size_t max_object; /* bytes of one object (a watch event: a bit more) */
+	unsigned max_endpoints; /* endpoints of one Service, all its slices */
+	char *pending_warn; /* warnings of the load, given to the first diag */
 
 	ipvssvc_diag_fn diag;
 	void *diag_userdata;
@@ -60,6 +67,9 @@ int kube_config_in_cluster(struct ipvssvc_kube *k, const char *sa_dir,
 int kube_current_token(struct ipvssvc_kube *k, const char **ret);
 void kube_diag(const struct ipvssvc_kube *k, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Keep a warning for the diag callback, which is not set during a load. */
+void kube_warn_later(struct ipvssvc_kube *k, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 /*
  * Incremental framing of a stream of JSON objects (a watch body): bytes

@@ -21,7 +21,7 @@
 
 #define LIST_BODY_MAX (512u << 20)
 #define ERR_BODY_MAX (64u << 10)
-#define FRAME_MAX (256u << 20)
+#define FRAME_SLACK 4096 /* a watch event: the object and a little more */
 #define LIST_ATTEMPTS 4 /* per kind, for ipvssvc_kube_list_into() */
 #define GONE_RESTARTS 3 /* immediate relists before backing off */
 
@@ -39,6 +39,8 @@ static struct ipvssvc_kube *kube_alloc(void)
 	k->backoff_auth_ms = 60000;
 	k->watch_min_s = 300;
 	k->watch_max_s = 600;
+	k->max_object = KUBE_MAX_OBJECT_DEFAULT;
+	k->max_endpoints = KUBE_MAX_ENDPOINTS_DEFAULT;
 	return k;
 }
 
@@ -47,6 +49,7 @@ _public_ void ipvssvc_kube_free(ipvssvc_kube *k)
 	if (!k)
 		return;
 	free(k->server);
+	free(k->pending_warn);
 	free(k->tls_server_name);
 	kube_blob_clear(&k->ca);
 	kube_blob_clear(&k->cert);
@@ -190,6 +193,18 @@ _public_ void ipvssvc_kube_set_diag(ipvssvc_kube *k, ipvssvc_diag_fn fn,
 		return;
 	k->diag = fn;
 	k->diag_userdata = userdata;
+	/* the load's warnings, at start (before any request) */
+	if (fn && k->pending_warn) {
+		char *line = k->pending_warn, *nl;
+
+		while ((nl = strchr(line, '\n'))) {
+			*nl = '\0';
+			kube_diag(k, IPVSSVC_LOG_WARNING, "%s", line);
+			line = nl + 1;
+		}
+		free(k->pending_warn);
+		k->pending_warn = NULL;
+	}
 }
 
 static int set_str(char **p, const char *s)
@@ -344,6 +359,8 @@ int kube_framer_feed(struct kube_framer *f, const char *data, size_t len,
 
 		while (cap < f->len + len)
 			cap *= 2;
+		if (cap > f->max)
+			cap = f->max; /* f->len + len fits */
 		nb = realloc(f->buf, cap);
 		if (!nb)
 			return -ENOMEM;
@@ -367,6 +384,14 @@ int kube_framer_feed(struct kube_framer *f, const char *data, size_t len,
 			f->depth = 1;
 			continue;
 		}
+		/*
+		 * The API server writes one event a line, and JSON has no
+		 * raw line break inside a string: a newline inside an object
+		 * means the object was cut off (what follows would be taken
+		 * into it).
+		 */
+		if (c == '\n')
+			return -EBADMSG;
 		if (f->in_str) {
 			if (f->esc)
 				f->esc = false;
@@ -405,6 +430,9 @@ struct entry {
 	char *rv;
 	char *json; /* only while a list is being collected */
 	size_t json_len;
+	char *svc; /* an EndpointSlice's Service, or NULL */
+	unsigned n_ep; /* and its endpoints */
+	bool skip; /* a list item not taken */
 };
 
 struct store {
@@ -421,6 +449,7 @@ static void entry_free(struct entry *e)
 	free(e->name);
 	free(e->rv);
 	free(e->json);
+	free(e->svc);
 	free(e);
 }
 
@@ -643,9 +672,22 @@ static void objs_delete(struct refl *r, const char *ns, const char *name)
 				       *ns ? ns : NULL, name);
 }
 
+static int entry_set_svc(struct entry *e, const char *svc, unsigned n_ep)
+{
+	char *n = NULL;
+
+	if (svc && !(n = strdup(svc)))
+		return -ENOMEM;
+	free(e->svc);
+	e->svc = n;
+	e->n_ep = n_ep;
+	return 0;
+}
+
 /* Apply an added or modified object to the cache. */
 static int cache_set(struct refl *r, const char *ns, const char *name,
-		     const char *rv, const char *json, size_t len)
+		     const char *rv, const char *json, size_t len,
+		     const char *svc, unsigned n_ep)
 {
 	struct entry *e;
 	size_t idx;
@@ -660,12 +702,15 @@ static int cache_set(struct refl *r, const char *ns, const char *name,
 			return -ENOMEM;
 		free(e->rv);
 		e->rv = nrv;
+		if (entry_set_svc(e, svc, n_ep) < 0)
+			return -ENOMEM;
 		objs_upsert(r, ns, name, json, len);
 		emit(r, ns, name, IPVSSVC_KUBE_MODIFIED);
 		return 0;
 	}
 	e = entry_new(ns, name, rv);
-	if (!e || store_insert_at(&r->store, idx, e) < 0) {
+	if (!e || entry_set_svc(e, svc, n_ep) < 0 ||
+	    store_insert_at(&r->store, idx, e) < 0) {
 		entry_free(e);
 		return -ENOMEM;
 	}
@@ -727,6 +772,143 @@ static char *obj_text(struct refl *r, cJSON *obj, size_t *ret_len)
 	if (s)
 		*ret_len = strlen(s);
 	return s;
+}
+
+/* Input limits */
+
+static const char *slice_service(const cJSON *obj)
+{
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
+
+	return json_str(labels, "kubernetes.io/service-name");
+}
+
+static unsigned slice_endpoints(const cJSON *obj)
+{
+	const cJSON *eps = cJSON_GetObjectItemCaseSensitive(obj, "endpoints");
+	int n = cJSON_IsArray(eps) ? cJSON_GetArraySize(eps) : 0;
+
+	return n > 0 ? (unsigned)n : 0;
+}
+
+static void warn_too_big(struct refl *r, const char *ns, const char *name,
+			 size_t len, bool kept)
+{
+	kube_diag(r->w->kube, IPVSSVC_LOG_WARNING,
+		  "%s %s%s%s: %zu bytes, more than the object size limit of "
+		  "%zu: not taken%s",
+		  kinds[r->kind].kind, ns, *ns ? "/" : "", name, len,
+		  r->w->kube->max_object,
+		  kept ? ", its previous version stays" : "");
+}
+
+static void warn_too_many(struct refl *r, const char *ns, const char *name,
+			  const char *svc, uint64_t total, bool kept)
+{
+	kube_diag(r->w->kube, IPVSSVC_LOG_WARNING,
+		  "EndpointSlice %s/%s: Service %s/%s would have %llu "
+		  "endpoints, more than the limit of %u: the slice is not "
+		  "taken%s",
+		  ns, name, ns, svc ? svc : "(none)", (unsigned long long)total,
+		  r->w->kube->max_endpoints,
+		  kept ? ", its previous version stays" : "");
+}
+
+/* A slice (watch event) that would take its Service over the limit. */
+static bool slice_over_limit(struct refl *r, const char *ns, const char *name,
+			     const char *svc, unsigned n_ep)
+{
+	unsigned max = r->w->kube->max_endpoints;
+	uint64_t total = n_ep;
+	size_t i;
+
+	if (r->kind != K_SLICE || !max)
+		return false;
+	for (i = 0; svc && i < r->store.n; i++) {
+		const struct entry *e = r->store.v[i];
+
+		if (e->svc && strcmp(e->svc, svc) == 0 &&
+		    strcmp(e->ns, ns) == 0 && strcmp(e->name, name) != 0)
+			total += e->n_ep;
+	}
+	if (total <= max)
+		return false;
+	warn_too_many(r, ns, name, svc, total,
+		      !!store_find(&r->store, ns, name, NULL));
+	return true;
+}
+
+/*
+ * A list item not taken: the cached version (if any) stays, as the
+ * resourceVersion it had, so that the difference sees no change.
+ */
+static bool keep_previous(struct refl *r, struct entry *en)
+{
+	const struct entry *old = store_find(&r->store, en->ns, en->name, NULL);
+	char *rv;
+
+	free(en->json);
+	en->json = NULL;
+	en->json_len = 0;
+	if (!old || !(rv = strdup(old->rv)) ||
+	    entry_set_svc(en, old->svc, old->n_ep) < 0) {
+		en->skip = true;
+		return false;
+	}
+	free(en->rv);
+	en->rv = rv;
+	return true;
+}
+
+static int svc_cmp(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a;
+	const struct entry *y = *(const struct entry *const *)b;
+	int c = strcmp(x->ns, y->ns);
+
+	if (!c)
+		c = strcmp(x->svc ? x->svc : "", y->svc ? y->svc : "");
+	return c ? c : strcmp(x->name, y->name);
+}
+
+/* The endpoints of each Service of a complete list, within the limit. */
+static void list_limit_endpoints(struct refl *r, struct store *nx)
+{
+	unsigned max = r->w->kube->max_endpoints;
+	struct entry **v;
+	uint64_t total = 0;
+	size_t i;
+
+	if (r->kind != K_SLICE || !max || !nx->n)
+		return;
+	v = malloc(nx->n * sizeof(*v));
+	if (!v)
+		return;
+	memcpy(v, nx->v, nx->n * sizeof(*v));
+	qsort(v, nx->n, sizeof(*v), svc_cmp);
+	for (i = 0; i < nx->n; i++) {
+		struct entry *e = v[i];
+
+		if (e->skip)
+			continue;
+		if (i == 0 || !e->svc || !v[i - 1]->svc ||
+		    strcmp(e->ns, v[i - 1]->ns) != 0 ||
+		    strcmp(e->svc, v[i - 1]->svc) != 0)
+			total = 0;
+		if (total + e->n_ep > max) {
+			uint64_t over = total + e->n_ep;
+			char *svc = e->svc ? strdup(e->svc) : NULL;
+			bool kept = keep_previous(r, e);
+
+			warn_too_many(r, e->ns, e->name, svc, over, kept);
+			free(svc);
+			if (e->skip)
+				continue;
+		}
+		total += e->n_ep;
+	}
+	free(v);
 }
 
 static int set_rv(struct refl *r, const char *rv)
@@ -809,14 +991,31 @@ static int on_frame(void *userdata, const char *frame, size_t len)
 		ret = set_rv(r, rv);
 	} else if (strcmp(type, "ADDED") == 0 ||
 		   strcmp(type, "MODIFIED") == 0) {
+		const char *svc = NULL;
+		unsigned n_ep = 0;
 		size_t tlen = 0;
-		char *text = obj_text(r, obj, &tlen);
+		char *text;
 
+		if (len > r->w->kube->max_object) {
+			warn_too_big(r, ns, name, len,
+				     !!store_find(&r->store, ns, name, NULL));
+			ret = set_rv(r, rv);
+			goto out;
+		}
+		if (r->kind == K_SLICE) {
+			svc = slice_service(obj);
+			n_ep = slice_endpoints(obj);
+			if (slice_over_limit(r, ns, name, svc, n_ep)) {
+				ret = set_rv(r, rv);
+				goto out;
+			}
+		}
+		text = obj_text(r, obj, &tlen);
 		if (!text) {
 			ret = -ENOMEM;
 			goto out;
 		}
-		ret = cache_set(r, ns, name, rv, text, tlen);
+		ret = cache_set(r, ns, name, rv, text, tlen, svc, n_ep);
 		free(text);
 		if (ret >= 0)
 			ret = set_rv(r, rv);
@@ -1291,11 +1490,24 @@ static int list_page(struct refl *r)
 			e = -ENOMEM;
 			break;
 		}
+		if (r->kind == K_SLICE &&
+		    entry_set_svc(en, slice_service(it), slice_endpoints(it)) <
+			    0) {
+			entry_free(en);
+			e = -ENOMEM;
+			break;
+		}
 		en->json = obj_text(r, (cJSON *)it, &en->json_len);
 		if (!en->json) {
 			entry_free(en);
 			e = -ENOMEM;
 			break;
+		}
+		if (en->json_len > r->w->kube->max_object) {
+			size_t l = en->json_len;
+			bool kept = keep_previous(r, en);
+
+			warn_too_big(r, ns, name, l, kept);
 		}
 		r->next.v[r->next.n++] = en;
 	}
@@ -1333,6 +1545,14 @@ static void list_apply(struct refl *r)
 		} else {
 			nx->v[o++] = nx->v[j];
 		}
+	}
+	nx->n = o;
+	list_limit_endpoints(r, nx);
+	for (j = 0, o = 0; j < nx->n; j++) {
+		if (nx->v[j]->skip)
+			entry_free(nx->v[j]);
+		else
+			nx->v[o++] = nx->v[j];
 	}
 	nx->n = o;
 
@@ -1406,6 +1626,25 @@ static void refl_done(struct refl *r, CURLcode res)
 	}
 	if (watch && r->stream_events > 0)
 		r->failures = 0; /* the watch made progress */
+	if (res == CURLE_WRITE_ERROR && r->stream_error == -E2BIG) {
+		/* the list names what is too big, and keeps the rest */
+		if (watch) {
+			kube_diag(k, IPVSSVC_LOG_WARNING,
+				  "%s watch: an event of more than %zu bytes "
+				  "(the object size limit); relisting",
+				  kind, k->max_object);
+			refl_relist(r, false);
+			return;
+		}
+		snprintf(msg, sizeof(msg),
+			 "%s list: an answer of more than %u MiB", kind,
+			 LIST_BODY_MAX >> 20);
+		store_clear(&r->next);
+		free(r->cont);
+		r->cont = NULL;
+		refl_retry(r, -E2BIG, RETRY_BACKOFF, 0, msg);
+		return;
+	}
 	if (res == CURLE_WRITE_ERROR && r->stream_error) {
 		snprintf(msg, sizeof(msg), "%s %s: %s", kind, what,
 			 r->stream_error == -EBADMSG ? "malformed data in the "
@@ -1626,7 +1865,7 @@ static int watch_new(struct ipvssvc_kube *kube, ipvssvc_objects *objs,
 
 		r->w = w;
 		r->kind = (int)i;
-		kube_framer_init(&r->fr, FRAME_MAX);
+		kube_framer_init(&r->fr, kube->max_object + FRAME_SLACK);
 		if (i == K_NODE && !kube->node_name) {
 			r->state = R_OFF;
 			continue;

@@ -28,6 +28,56 @@ void kube_diag(const struct ipvssvc_kube *k, int level, const char *fmt, ...)
 	k->diag(k->diag_userdata, level, msg);
 }
 
+void kube_warn_later(struct ipvssvc_kube *k, const char *fmt, ...)
+{
+	char msg[1024], *n;
+	size_t ol = k->pending_warn ? strlen(k->pending_warn) : 0;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	/* one message a line */
+	n = realloc(k->pending_warn, ol + strlen(msg) + 2);
+	if (!n)
+		return;
+	memcpy(n + ol, msg, strlen(msg));
+	n[ol + strlen(msg)] = '\n';
+	n[ol + strlen(msg) + 1] = '\0';
+	k->pending_warn = n;
+}
+
+/* A file that holds a secret must not be readable by others. */
+static void check_private(struct ipvssvc_kube *k, const char *what,
+			  const char *path, const char *note)
+{
+	struct stat st;
+
+	if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH))
+		kube_warn_later(k,
+				"%s %s%s is readable or writable by group or "
+				"others (mode %04o): chmod 600 it",
+				what, path, note,
+				(unsigned)(st.st_mode & 07777));
+}
+
+static void check_security(struct ipvssvc_kube *k, const char *path)
+{
+	if (k->insecure)
+		kube_warn_later(k,
+				"%s: insecure-skip-tls-verify is set: the API "
+				"server %s is not authenticated, anyone on "
+				"the path can feed this node its rules",
+				path, k->server);
+	if (k->token || k->key.data)
+		check_private(k, "the kubeconfig", path,
+			      " (it holds a credential)");
+	check_private(k, "the token file", k->token_file, "");
+	check_private(k, "the client key", k->key.path, "");
+}
+
 void kube_blob_clear(struct kube_blob *b)
 {
 	free(b->path);
@@ -545,6 +595,8 @@ int kube_config_load(struct ipvssvc_kube *k, const char *path,
 		return -EINVAL;
 	}
 	r = load_doc(k, &doc, path, context, ret_error);
+	if (r >= 0)
+		check_security(k, path);
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
 	/* the file may hold a token or a key */

@@ -96,7 +96,229 @@ static void offset_to_pos(const char *data, size_t off, size_t *line,
 	}
 }
 
+/* ---- staging ---- */
+
+/*
+ * A list is decoded item by item into a staging store, whose messages are
+ * held back too: when the document turns out not to parse, nothing of it
+ * was loaded or reported, as when it was parsed whole.
+ */
+struct stage {
+	ipvssvc_objects *objs;
+	struct held {
+		int level;
+		char *msg;
+	} * held;
+	size_t n_held;
+	int oom;
+};
+
+static void stage_diag(void *userdata, int level, const char *msg)
+{
+	struct stage *s = userdata;
+	struct held *v;
+
+	v = realloc(s->held, (s->n_held + 1) * sizeof(*v));
+	if (!v) {
+		s->oom = 1;
+		return;
+	}
+	s->held = v;
+	v[s->n_held].level = level;
+	v[s->n_held].msg = strdup(msg);
+	if (!v[s->n_held].msg) {
+		s->oom = 1;
+		return;
+	}
+	s->n_held++;
+}
+
+static int stage_new(struct stage *s, ipvssvc_objects *parent)
+{
+	memset(s, 0, sizeof(*s));
+	if (ipvssvc_objects_new(&s->objs) < 0)
+		return -ENOMEM;
+	ipvssvc_objects_set_diag(s->objs, stage_diag, s);
+	/* interned strings go to the parent: they outlive the stage */
+	s->objs->strings = parent->strings;
+	return 0;
+}
+
+/* Into objs (when commit) or away; the stage is freed either way. */
+static int stage_end(struct stage *s, ipvssvc_objects *objs, bool commit)
+{
+	int r = s->oom ? -ENOMEM : 0;
+	size_t i;
+
+	for (i = 0; i < s->n_held; i++) {
+		if (commit && r == 0 && objs->diag)
+			objs->diag(objs->diag_userdata, s->held[i].level,
+				   s->held[i].msg);
+		free(s->held[i].msg);
+	}
+	free(s->held);
+	if (commit && r == 0)
+		r = objs_move(objs, s->objs);
+	ipvssvc_objects_free(s->objs);
+	return r;
+}
+
 /* ---- JSON ---- */
+
+/* A position in a JSON text; cJSON parses one value at a time from it. */
+struct jscan {
+	const char *data;
+	size_t len;
+	size_t off;
+};
+
+static void jskip(struct jscan *s)
+{
+	while (s->off < s->len && isspace((unsigned char)s->data[s->off]))
+		s->off++;
+}
+
+static bool jat(struct jscan *s, char c)
+{
+	jskip(s);
+	if (s->off < s->len && s->data[s->off] == c) {
+		s->off++;
+		return true;
+	}
+	return false;
+}
+
+/* The value at the position, parsed by cJSON; NULL when it does not parse. */
+static cJSON *jvalue(struct jscan *s)
+{
+	const char *end = NULL;
+	cJSON *v;
+
+	jskip(s);
+	v = cJSON_ParseWithLengthOpts(s->data + s->off, s->len - s->off, &end,
+				      0);
+	if (v)
+		s->off = (size_t)(end - s->data);
+	return v;
+}
+
+/* The items of a list, at '[': each parsed, decoded and freed in turn. */
+static int stream_items(struct stage *st, struct jscan *s, const char *hint,
+			const char *name)
+{
+	if (!jat(s, '['))
+		return -EBADMSG;
+	if (jat(s, ']'))
+		return 0;
+	for (;;) {
+		cJSON *it = jvalue(s);
+		int r;
+
+		if (!it)
+			return -EBADMSG;
+		if (*hint && cJSON_IsObject(it) &&
+		    !cJSON_GetObjectItemCaseSensitive(it, "kind") &&
+		    !cJSON_AddStringToObject(it, "kind", hint)) {
+			cJSON_Delete(it);
+			return -ENOMEM;
+		}
+		r = load_tree(st->objs, it, name);
+		cJSON_Delete(it);
+		if (r < 0)
+			return r;
+		if (st->oom)
+			return -ENOMEM;
+		if (jat(s, ']'))
+			return 0;
+		if (!jat(s, ','))
+			return -EBADMSG;
+	}
+}
+
+/*
+ * Load the document at *off when it is a list whose "kind" comes before
+ * its "items" (as every Kubernetes writer orders them): the members of
+ * the top-level object are parsed one at a time and the items streamed,
+ * so that memory holds one item's tree, not the whole document's. Returns
+ * 1 and moves *off past the document when it did; 0 when the document
+ * is to be parsed whole (anything else, and every syntax error, which
+ * that path reports); -ENOMEM.
+ */
+static int stream_list(ipvssvc_objects *objs, const char *data, size_t len,
+		       size_t *off, const char *name)
+{
+	struct jscan s = {.data = data, .len = len, .off = *off};
+	char hint[64] = "";
+	bool list = false, kind_seen = false, streamed = false;
+	struct stage st;
+	int r;
+
+	if (!jat(&s, '{') || jat(&s, '}'))
+		return 0;
+	r = stage_new(&st, objs);
+	if (r < 0)
+		return r;
+	for (;;) {
+		cJSON *key = jvalue(&s), *v;
+		bool is_kind, is_items;
+
+		if (!cJSON_IsString(key) || !jat(&s, ':')) {
+			cJSON_Delete(key);
+			goto whole;
+		}
+		is_kind = strcmp(key->valuestring, "kind") == 0;
+		is_items = strcmp(key->valuestring, "items") == 0;
+		cJSON_Delete(key);
+		if (is_items && !streamed) {
+			if (!list)
+				goto whole;
+			r = stream_items(&st, &s, hint, name);
+			if (r == -EBADMSG)
+				goto whole;
+			if (r < 0)
+				goto fail;
+			streamed = true;
+		} else {
+			v = jvalue(&s);
+			if (!v)
+				goto whole;
+			if (is_kind && !kind_seen) {
+				size_t klen = cJSON_IsString(v)
+						      ? strlen(v->valuestring)
+						      : 0;
+
+				kind_seen = true;
+				list = klen >= 4 &&
+				       strcmp(v->valuestring + klen - 4,
+					      "Lis"
+					      "t") == 0;
+				if (klen > 4)
+					snprintf(hint, sizeof(hint), "%.*s",
+						 (int)(klen - 4),
+						 v->valuestring);
+			}
+			cJSON_Delete(v);
+			if (kind_seen && !list)
+				goto whole;
+		}
+		if (jat(&s, '}'))
+			break;
+		if (!jat(&s, ','))
+			goto whole;
+	}
+	if (!streamed)
+		goto whole;
+	r = stage_end(&st, objs, true);
+	if (r < 0)
+		return r;
+	*off = s.off;
+	return 1;
+whole:
+	r = 0;
+fail:
+	stage_end(&st, objs, false);
+	return r;
+}
 
 static int load_json(ipvssvc_objects *objs, const char *data, size_t len,
 		     const char *name)
@@ -112,6 +334,11 @@ static int load_json(ipvssvc_objects *objs, const char *data, size_t len,
 			off++;
 		if (off >= len)
 			return 0;
+		r = stream_list(objs, data, len, &off, name);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			continue;
 		root = cJSON_ParseWithLengthOpts(data + off, len - off, &end,
 						 0);
 		if (!root) {
@@ -163,6 +390,13 @@ struct yctx {
 	unsigned depth;
 	size_t alias_nodes; /* copied by aliases so far */
 	int error; /* reported already */
+	/*
+	 * The document's top-level mapping: once its "kind" says it is a
+	 * list, its "items" are decoded one by one into the stage.
+	 */
+	struct stage *stage;
+	bool kind_seen, list, streamed;
+	char hint[64];
 };
 
 static void yreport(struct yctx *y, const char *what, size_t line, size_t col)
@@ -388,6 +622,57 @@ static int ynext(struct yctx *y, yaml_event_t *ev)
 	return 0;
 }
 
+/* The items of a top-level list, after its sequence start. */
+static int ystream_items(struct yctx *y)
+{
+	for (;;) {
+		yaml_event_t ev;
+		cJSON *it;
+		int r;
+
+		if (ynext(y, &ev) < 0)
+			return -EBADMSG;
+		if (ev.type == YAML_SEQUENCE_END_EVENT) {
+			yaml_event_delete(&ev);
+			return 0;
+		}
+		/* as deep as in the whole tree: inside the sequence */
+		y->depth++;
+		r = yparse_node(y, &ev, &it);
+		y->depth--;
+		if (r < 0)
+			return r;
+		drop_key(it);
+		if (*y->hint && cJSON_IsObject(it) &&
+		    !cJSON_GetObjectItemCaseSensitive(it, "kind") &&
+		    !cJSON_AddStringToObject(it, "kind", y->hint)) {
+			cJSON_Delete(it);
+			return -ENOMEM;
+		}
+		r = load_tree(y->stage->objs, it, y->name);
+		cJSON_Delete(it);
+		if (r < 0)
+			return r;
+		if (y->stage->oom)
+			return -ENOMEM;
+	}
+}
+
+/* At the top level: note whether "kind" makes the document a list. */
+static void ynote_kind(struct yctx *y, const cJSON *val)
+{
+	size_t len;
+
+	if (y->kind_seen)
+		return;
+	y->kind_seen = true;
+	len = cJSON_IsString(val) ? strlen(val->valuestring) : 0;
+	y->list = len >= 4 && strcmp(val->valuestring + len - 4, "List") == 0;
+	if (len > 4)
+		snprintf(y->hint, sizeof(y->hint), "%.*s", (int)(len - 4),
+			 val->valuestring);
+}
+
 static int yparse_collection(struct yctx *y, bool mapping, cJSON *coll)
 {
 	for (;;) {
@@ -428,11 +713,26 @@ static int yparse_collection(struct yctx *y, bool mapping, cJSON *coll)
 			cJSON_Delete(key);
 			return -EBADMSG;
 		}
+		if (y->stage && y->depth == 1 && y->list && !y->streamed &&
+		    strcmp(key->valuestring, "items") == 0 &&
+		    ev.type == YAML_SEQUENCE_START_EVENT &&
+		    !ev.data.sequence_start.anchor) {
+			yaml_event_delete(&ev);
+			cJSON_Delete(key);
+			r = ystream_items(y);
+			if (r < 0)
+				return r;
+			y->streamed = true;
+			continue;
+		}
 		r = yparse_node(y, &ev, &val);
 		if (r < 0) {
 			cJSON_Delete(key);
 			return r;
 		}
+		if (y->stage && y->depth == 1 &&
+		    strcmp(key->valuestring, "kind") == 0)
+			ynote_kind(y, val);
 		if (strcmp(key->valuestring, "<<") == 0 &&
 		    cJSON_IsObject(val)) {
 			/* a merge key: copy what is not set yet */
@@ -562,6 +862,7 @@ static int load_yaml(ipvssvc_objects *objs, const char *data, size_t len,
 	for (;;) {
 		yaml_event_t ev;
 		cJSON *root = NULL;
+		struct stage st;
 
 		r = ynext(&y, &ev);
 		if (r < 0)
@@ -578,17 +879,32 @@ static int load_yaml(ipvssvc_objects *objs, const char *data, size_t len,
 		r = ynext(&y, &ev);
 		if (r < 0)
 			break;
-		r = yparse_node(&y, &ev, &root);
-		if (r < 0)
-			break;
-		r = ynext(&y, &ev); /* document end */
+		r = stage_new(&st, objs);
 		if (r < 0) {
-			cJSON_Delete(root);
+			yaml_event_delete(&ev);
 			break;
 		}
-		yaml_event_delete(&ev);
+		y.stage = &st;
+		y.kind_seen = y.list = y.streamed = false;
+		y.hint[0] = '\0';
+		r = yparse_node(&y, &ev, &root);
+		if (r == 0) {
+			r = ynext(&y, &ev); /* document end */
+			if (r < 0)
+				cJSON_Delete(root);
+			else
+				yaml_event_delete(&ev);
+		}
+		y.stage = NULL;
+		if (r < 0) {
+			stage_end(&st, objs, false);
+			break;
+		}
 		anchors_clear(&y);
-		r = load_document(objs, root, name);
+		/* a streamed list is loaded; the rest of it is not an object */
+		r = stage_end(&st, objs, y.streamed);
+		if (r == 0 && !y.streamed)
+			r = load_document(objs, root, name);
 		cJSON_Delete(root);
 		if (r < 0)
 			break;

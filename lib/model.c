@@ -66,6 +66,8 @@ struct mctx {
 	size_t cap_slices;
 	bool *sel; /* scratch: selected endpoints */
 	size_t cap_sel;
+	/* Service ports with a Local policy and no local endpoints */
+	unsigned no_local_int, no_local_ext;
 };
 
 static void mdiag(const struct mctx *m, int level, const char *fmt, ...)
@@ -687,6 +689,7 @@ static int emit(struct mctx *m, const struct vs_req *q)
 	}
 	r = ipvssvc_service_set_origin(svc, q->origin, q->so->ns, q->so->name,
 				       q->sp->name);
+	svc->origin_hash = ipvssvc_origin_hash(q->so->ns, q->so->name);
 	for (i = 0; r == 0 && i < q->eps->n; i++) {
 		struct ipvssvc_dest d = {0};
 
@@ -744,6 +747,17 @@ static bool nodeport_addr_ok(const struct ipvssvc_config *cfg,
 	}
 	/* no CIDR of this family: every address of it */
 	return n == 0;
+}
+
+static bool any_usable(const struct epvec *eps)
+{
+	size_t i;
+
+	for (i = 0; i < eps->n; i++)
+		if (eps->v[i].ready ||
+		    (eps->v[i].serving && eps->v[i].terminating))
+			return true;
+	return false;
 }
 
 static bool externally_accessible(const struct k8s_service *s)
@@ -812,6 +826,11 @@ static int build_port(struct mctx *m, const struct k8s_obj *so, int family,
 	uses_local = s->internal_local || (ext_local && ext_acc);
 	categorize(m, &eps, uses_cluster, uses_local, in_cluster, in_local, &nc,
 		   &nl);
+	/* kube-proxy counts them only when there are endpoints elsewhere */
+	if (uses_local && nl == 0 && any_usable(&eps)) {
+		m->no_local_int += s->internal_local;
+		m->no_local_ext += ext_local;
+	}
 
 	/* ClusterIP; a Local policy without local endpoints falls back */
 	q.origin = IPVSSVC_ORIGIN_CLUSTER_IP;
@@ -900,15 +919,21 @@ static int svc_order(const void *a, const void *b)
 	return r ? r : strcmp(x->name, y->name);
 }
 
-_public_ int ipvssvc_model_build(const ipvssvc_objects *objs,
-				 const ipvssvc_config *cfg, ipvssvc_state **ret)
+/*
+ * Build the Services named (all when namespaces is NULL) into a new
+ * state, in canonical order: the first one wins a conflict.
+ */
+static int model_run(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
+		     const char *const *namespaces, const char *const *names,
+		     size_t n_names, ipvssvc_model_service_fn fn,
+		     void *userdata, ipvssvc_state **ret)
 {
 	struct mctx m = {.objs = objs, .cfg = cfg};
 	const struct k8s_obj **svcs = NULL, *o;
-	size_t n = 0, i;
+	size_t n = 0, i, cap;
 	int r;
 
-	if (!objs || !cfg || !ret)
+	if (!objs || !cfg || !ret || (n_names && (!namespaces || !names)))
 		return -EINVAL;
 	r = ipvssvc_state_new(&m.st);
 	if (r < 0)
@@ -923,22 +948,41 @@ _public_ int ipvssvc_model_build(const ipvssvc_objects *objs,
 			m.zone = node->u.nodeo.zone;
 	}
 
-	/* Services in canonical order: the first one wins a conflict */
-	if (objs->kind_count[K8S_SERVICE]) {
-		svcs = malloc(objs->kind_count[K8S_SERVICE] * sizeof(*svcs));
+	cap = namespaces ? n_names : objs->kind_count[K8S_SERVICE];
+	if (cap) {
+		svcs = malloc(cap * sizeof(*svcs));
 		if (!svcs) {
 			r = -ENOMEM;
 			goto out;
 		}
 	}
-	for (o = objs_first(objs, K8S_SERVICE); o; o = o->knext)
-		svcs[n++] = o;
+	if (namespaces) {
+		for (i = 0; i < n_names; i++) {
+			o = objs_find(objs, K8S_SERVICE,
+				      namespaces[i] ? namespaces[i] : "",
+				      names[i] ? names[i] : "");
+			if (o)
+				svcs[n++] = o;
+			else if (fn)
+				fn(userdata, namespaces[i], names[i], 0, 0);
+		}
+	} else {
+		for (o = objs_first(objs, K8S_SERVICE); o; o = o->knext)
+			svcs[n++] = o;
+	}
 	if (n > 1)
 		qsort(svcs, n, sizeof(*svcs), svc_order);
 	for (i = 0; i < n; i++) {
+		/* the same Service named twice is built once */
+		if (i && svcs[i] == svcs[i - 1])
+			continue;
+		m.no_local_int = m.no_local_ext = 0;
 		r = build_service(&m, svcs[i]);
 		if (r < 0)
 			goto out;
+		if (fn && (namespaces || m.no_local_int || m.no_local_ext))
+			fn(userdata, svcs[i]->ns, svcs[i]->name, m.no_local_int,
+			   m.no_local_ext);
 	}
 	ipvssvc_state_sort(m.st);
 	r = 0;
@@ -954,4 +998,62 @@ out:
 	}
 	*ret = m.st;
 	return 0;
+}
+
+_public_ int ipvssvc_model_build(const ipvssvc_objects *objs,
+				 const ipvssvc_config *cfg, ipvssvc_state **ret)
+{
+	return model_run(objs, cfg, NULL, NULL, 0, NULL, NULL, ret);
+}
+
+_public_ int ipvssvc_model_build_services(const ipvssvc_objects *objs,
+					  const ipvssvc_config *cfg,
+					  const char *const *namespaces,
+					  const char *const *names, size_t n,
+					  ipvssvc_model_service_fn fn,
+					  void *userdata, ipvssvc_state **ret)
+{
+	return model_run(objs, cfg, namespaces, names, n, fn, userdata, ret);
+}
+
+/* ---- metadata lookups, for incremental daemons ---- */
+
+static int get_meta(const ipvssvc_objects *objs, const char *kind,
+		    const char *ns, const char *name, const char *key,
+		    bool annotation, const char **ret)
+{
+	const struct k8s_obj *o;
+	const char *v;
+	int k;
+
+	if (!objs || !kind || !name || !key || !ret)
+		return -EINVAL;
+	k = k8s_kind_from_name(kind);
+	if (k < 0)
+		return -EINVAL;
+	o = objs_find(objs, (enum k8s_kind)k, ns ? ns : "", name);
+	if (!o)
+		return -ENOENT;
+	v = kv_get(annotation ? &o->annotations : &o->labels, key);
+	if (!v)
+		return -ENODATA;
+	*ret = v;
+	return 0;
+}
+
+_public_ int ipvssvc_objects_get_label(const ipvssvc_objects *objs,
+				       const char *kind, const char *namespace_,
+				       const char *name, const char *key,
+				       const char **ret)
+{
+	return get_meta(objs, kind, namespace_, name, key, false, ret);
+}
+
+_public_ int ipvssvc_objects_get_annotation(const ipvssvc_objects *objs,
+					    const char *kind,
+					    const char *namespace_,
+					    const char *name, const char *key,
+					    const char **ret)
+{
+	return get_meta(objs, kind, namespace_, name, key, true, ret);
 }

@@ -147,12 +147,9 @@ static void kv_list_clear(struct kv_list *l)
 	l->n = 0;
 }
 
+/* The strings of a str_list are interned: only the array is freed. */
 static void str_list_clear(struct str_list *l)
 {
-	size_t i;
-
-	for (i = 0; i < l->n; i++)
-		free(l->v[i]);
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
@@ -181,6 +178,7 @@ static void obj_free(struct k8s_obj *o)
 	case K8S_SERVICE:
 		free(o->u.svc.external_ips);
 		free(o->u.svc.lb_ips);
+		free(o->u.svc.lb_source_ranges);
 		for (i = 0; i < o->u.svc.n_ports; i++) {
 			free(o->u.svc.ports[i].name);
 			free(o->u.svc.ports[i].target_name);
@@ -194,7 +192,6 @@ static void obj_free(struct k8s_obj *o)
 		for (i = 0; i < o->u.slice.n_endpoints; i++) {
 			struct slice_endpoint *e = &o->u.slice.endpoints[i];
 
-			free(e->node_name);
 			str_list_clear(&e->zone_hints);
 			str_list_clear(&e->node_hints);
 		}
@@ -203,10 +200,7 @@ static void obj_free(struct k8s_obj *o)
 	case K8S_ENDPOINTS:
 		for (i = 0; i < o->u.eps.n_subsets; i++) {
 			struct ep_subset *s = &o->u.eps.subsets[i];
-			size_t j;
 
-			for (j = 0; j < s->n_addrs; j++)
-				free(s->addrs[j].node_name);
 			free(s->addrs);
 			slice_ports_free(s->ports, s->n_ports);
 		}
@@ -214,7 +208,6 @@ static void obj_free(struct k8s_obj *o)
 		break;
 	case K8S_POD:
 		free(o->u.pod.ips);
-		free(o->u.pod.node_name);
 		for (i = 0; i < o->u.pod.n_cports; i++)
 			free(o->u.pod.cports[i].name);
 		free(o->u.pod.cports);
@@ -274,6 +267,42 @@ static void bad(struct dctx *c, const char *fmt, ...)
 		objs_diag(c->objs, IPVSSVC_LOG_WARNING, "%s%s%s %s: %s",
 			  c->where ? c->where : "", c->where ? ": " : "",
 			  c->kind, c->name ? c->name : "?", msg);
+}
+
+/*
+ * Node names (and the names in topology hints) repeat across the
+ * endpoints of a cluster: the store keeps one copy of each, for its whole
+ * life, since a cluster has few nodes and zones.
+ */
+struct istr {
+	struct hnode node;
+	char s[];
+};
+
+static char *intern(struct dctx *c, const char *s)
+{
+	struct htable *t = c->objs->strings;
+	uint64_t h = k8s_hash_str(K8S_HASH_SEED, s);
+	struct hnode *e;
+	struct istr *n;
+	size_t len = strlen(s);
+
+	for (e = htable_bucket(t, h); e; e = e->next)
+		if (e->hash == h && strcmp(((struct istr *)e)->s, s) == 0)
+			return ((struct istr *)e)->s;
+	n = malloc(sizeof(*n) + len + 1);
+	if (!n) {
+		c->oom = 1;
+		return NULL;
+	}
+	n->node.hash = h;
+	memcpy(n->s, s, len + 1);
+	if (htable_insert(t, &n->node) < 0) {
+		free(n);
+		c->oom = 1;
+		return NULL;
+	}
+	return n->s;
 }
 
 static char *xstrdup(struct dctx *c, const char *s)
@@ -837,6 +866,30 @@ static int decode_service(struct dctx *c, struct k8s_obj *o, const cJSON *root)
 		bad(c, "spec.externalTrafficPolicy: unknown value \"%s\"", str);
 		return -EINVAL;
 	}
+	/* a bad range is skipped: the list only ever admits fewer sources */
+	if (get_list(c, spec, "loadBalancerSourceRanges",
+		     "spec.loadBalancerSourceRanges", &list, &n) < 0)
+		return -EINVAL;
+	if (n) {
+		s->lb_source_ranges =
+			xcalloc(c, n, sizeof(*s->lb_source_ranges));
+		if (!s->lb_source_ranges)
+			return -ENOMEM;
+	}
+	i = 0;
+	cJSON_ArrayForEach(e, list) {
+		struct ipvssvc_cidr cidr;
+
+		if (!cJSON_IsString(e) ||
+		    ipvssvc_cidr_parse(e->valuestring, &cidr) < 0) {
+			bad(c, "spec.loadBalancerSourceRanges[%zu]: not a CIDR",
+			    i++);
+			continue;
+		}
+		i++;
+		s->lb_source_ranges[s->n_lb_source_ranges++] = cidr;
+	}
+
 	if (get_str(c, spec, "internalTrafficPolicy",
 		    "spec.internalTrafficPolicy", &str) < 0)
 		return -EINVAL;
@@ -957,7 +1010,7 @@ static int decode_hints(struct dctx *c, const cJSON *hints, const char *key,
 			return -EINVAL;
 		if (!name)
 			continue;
-		ret->v[ret->n] = xstrdup(c, name);
+		ret->v[ret->n] = intern(c, name);
 		if (c->oom)
 			return -ENOMEM;
 		ret->n++;
@@ -1054,7 +1107,7 @@ static int decode_slice(struct dctx *c, struct k8s_obj *o, const cJSON *root)
 		if (get_str(c, e, "nodeName", p, &str) < 0)
 			goto next;
 		if (str) {
-			ep->node_name = xstrdup(c, str);
+			ep->node_name = intern(c, str);
 			if (c->oom)
 				return -ENOMEM;
 		}
@@ -1068,7 +1121,6 @@ static int decode_slice(struct dctx *c, struct k8s_obj *o, const cJSON *root)
 		s->n_endpoints++;
 		goto next;
 	drop:
-		free(ep->node_name);
 		str_list_clear(&ep->zone_hints);
 		str_list_clear(&ep->node_hints);
 		if (c->oom)
@@ -1122,7 +1174,7 @@ static int decode_endpoints(struct dctx *c, struct k8s_obj *o,
 			if (get_str(c, a, "nodeName", p, &node) < 0)
 				goto next;
 			if (node) {
-				ea->node_name = xstrdup(c, node);
+				ea->node_name = intern(c, node);
 				if (c->oom)
 					return -ENOMEM;
 			}
@@ -1207,7 +1259,7 @@ static int decode_pod(struct dctx *c, struct k8s_obj *o, const cJSON *root,
 	if (get_str(c, spec, "nodeName", "spec.nodeName", &str) < 0)
 		return -EINVAL;
 	if (str) {
-		pod->node_name = xstrdup(c, str);
+		pod->node_name = intern(c, str);
 		if (c->oom)
 			return -ENOMEM;
 	}
@@ -1528,6 +1580,61 @@ oom:
 	return -ENOMEM;
 }
 
+static bool objs_empty(const struct ipvssvc_objects *objs)
+{
+	int k;
+
+	for (k = 0; k < K8S_KIND_MAX; k++)
+		if (objs->kind_head[k])
+			return false;
+	return true;
+}
+
+int objs_move(struct ipvssvc_objects *dst, struct ipvssvc_objects *src)
+{
+	int k;
+
+	if (objs_empty(dst)) {
+		/* the common case (one file into a new store): swap */
+		struct ipvssvc_objects tmp = *dst;
+
+		memcpy(dst->kind_head, src->kind_head, sizeof(dst->kind_head));
+		memcpy(dst->kind_count, src->kind_count,
+		       sizeof(dst->kind_count));
+		dst->objs = src->objs;
+		dst->groups = src->groups;
+		memcpy(src->kind_head, tmp.kind_head, sizeof(src->kind_head));
+		memcpy(src->kind_count, tmp.kind_count,
+		       sizeof(src->kind_count));
+		src->objs = tmp.objs;
+		src->groups = tmp.groups;
+		return 0;
+	}
+	for (k = 0; k < K8S_KIND_MAX; k++) {
+		struct k8s_obj *o = src->kind_head[k];
+
+		/* oldest first, as if they had been upserted into dst */
+		while (o && o->knext)
+			o = o->knext;
+		while (o) {
+			struct k8s_obj *prev = o->kprev, *old;
+
+			unlink_obj(src, o);
+			old = find_obj(dst, o->kind, o->ns, o->name);
+			if (old) {
+				unlink_obj(dst, old);
+				obj_free(old);
+			}
+			if (link_obj(dst, o) < 0) {
+				obj_free(o);
+				return -ENOMEM;
+			}
+			o = prev;
+		}
+	}
+	return 0;
+}
+
 const struct k8s_obj *objs_find(const struct ipvssvc_objects *objs,
 				enum k8s_kind kind, const char *ns,
 				const char *name)
@@ -1558,6 +1665,7 @@ _public_ int ipvssvc_objects_new(ipvssvc_objects **ret)
 	objs = calloc(1, sizeof(*objs));
 	if (!objs)
 		return -ENOMEM;
+	objs->strings = &objs->own_strings;
 	*ret = objs;
 	return 0;
 }
@@ -1589,6 +1697,15 @@ _public_ void ipvssvc_objects_free(ipvssvc_objects *objs)
 			free(g);
 		}
 	}
+	for (i = 0; i < objs->own_strings.n_buckets; i++) {
+		struct hnode *e = objs->own_strings.buckets[i], *next;
+
+		for (; e; e = next) {
+			next = e->next;
+			free(e);
+		}
+	}
+	free(objs->own_strings.buckets);
 	free(objs->objs.buckets);
 	free(objs->groups.buckets);
 	free(objs);

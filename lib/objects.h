@@ -94,6 +94,9 @@ struct k8s_service {
 	bool affinity_client_ip;
 	uint32_t affinity_timeout;
 	bool external_local; /* externalTrafficPolicy: Local */
+	/* spec.loadBalancerSourceRanges (none: every source) */
+	struct ipvssvc_cidr *lb_source_ranges;
+	size_t n_lb_source_ranges;
 	bool internal_local; /* internalTrafficPolicy: Local */
 	bool alloc_lb_node_ports; /* allocateLoadBalancerNodePorts */
 	bool publish_not_ready;
@@ -112,8 +115,8 @@ struct slice_endpoint {
 	bool ready;
 	bool serving;
 	bool terminating;
-	char *node_name; /* may be NULL */
-	struct str_list zone_hints;
+	char *node_name; /* may be NULL; interned */
+	struct str_list zone_hints; /* interned names */
 	struct str_list node_hints;
 };
 
@@ -129,7 +132,7 @@ struct k8s_slice {
 
 struct ep_address {
 	struct ipvssvc_ip addr;
-	char *node_name;
+	char *node_name; /* interned */
 };
 
 struct ep_subset {
@@ -156,7 +159,7 @@ struct k8s_pod {
 	bool running;
 	bool ready;
 	bool terminating; /* metadata.deletionTimestamp set */
-	char *node_name;
+	char *node_name; /* interned */
 	struct container_port *cports;
 	size_t n_cports;
 };
@@ -200,6 +203,12 @@ struct slice_group {
 struct ipvssvc_objects {
 	struct htable objs;
 	struct htable groups;
+	/*
+	 * Interned strings (node names, hint names): never freed before the
+	 * store. strings is &own_strings, or a staging store's parent's.
+	 */
+	struct htable own_strings;
+	struct htable *strings;
 	struct k8s_obj *kind_head[K8S_KIND_MAX];
 	size_t kind_count[K8S_KIND_MAX];
 	ipvssvc_diag_fn diag;
@@ -218,6 +227,13 @@ void objs_diag(const struct ipvssvc_objects *objs, int level, const char *fmt,
  */
 int objs_upsert_tree(struct ipvssvc_objects *objs, const struct cJSON *obj,
 		     const char *kind_hint, const char *where);
+
+/*
+ * Move every object of src into dst, replacing those with the same key,
+ * in the order they were stored; src is left empty (or, after -ENOMEM,
+ * holding what was not moved).
+ */
+int objs_move(struct ipvssvc_objects *dst, struct ipvssvc_objects *src);
 
 const struct k8s_obj *objs_find(const struct ipvssvc_objects *objs,
 				enum k8s_kind kind, const char *ns,

@@ -697,3 +697,368 @@ _public_ const char *ipvssvc_plan_format_op(const ipvssvc_plan *plan, size_t i,
 		buf[0] = '\0';
 	return buf;
 }
+
+/* ---- incremental planning, for a daemon -------------------------------
+ *
+ * A daemon keeps what it programmed as one state. For a change to a few
+ * Services it takes their virtual servers out of that state, plans the
+ * way from them to the Services' new desired part, and puts the part
+ * back: the cost is that of the Services changed, plus a scan of pointers.
+ */
+
+struct name_set {
+	uint64_t *hashes; /* open addressing; 0 is empty */
+	size_t mask;
+};
+
+static int name_set_init(struct name_set *s, const char *const *namespaces,
+			 const char *const *names, size_t n)
+{
+	size_t size = 16, i;
+
+	while (size < 2 * n)
+		size *= 2;
+	s->hashes = calloc(size, sizeof(*s->hashes));
+	if (!s->hashes)
+		return -ENOMEM;
+	s->mask = size - 1;
+	for (i = 0; i < n; i++) {
+		uint64_t h = ipvssvc_origin_hash(namespaces[i], names[i]);
+		size_t j = h & s->mask;
+
+		while (s->hashes[j] && s->hashes[j] != h)
+			j = (j + 1) & s->mask;
+		s->hashes[j] = h;
+	}
+	return 0;
+}
+
+static bool name_set_has(const struct name_set *s, uint64_t h)
+{
+	size_t j = h & s->mask;
+
+	while (s->hashes[j]) {
+		if (s->hashes[j] == h)
+			return true;
+		j = (j + 1) & s->mask;
+	}
+	return false;
+}
+
+/* A hash match is checked against the names themselves. */
+static bool named(const struct ipvssvc_service *svc, const struct name_set *set,
+		  const char *const *namespaces, const char *const *names,
+		  size_t n)
+{
+	size_t i;
+
+	if (!svc->origin_name ||
+	    !name_set_has(set, svc->origin_hash
+				       ? svc->origin_hash
+				       : ipvssvc_origin_hash(svc->origin_ns,
+							     svc->origin_name)))
+		return false;
+	for (i = 0; i < n; i++)
+		if (strcmp(svc->origin_name, names[i] ? names[i] : "") == 0 &&
+		    strcmp(svc->origin_ns ? svc->origin_ns : "",
+			   namespaces[i] ? namespaces[i] : "") == 0)
+			return true;
+	return false;
+}
+
+/* Does a virtual server of st (sorted) have the address ip? */
+static bool addr_used(const struct ipvssvc_state *st,
+		      const struct ipvssvc_ip *ip)
+{
+	static const uint16_t protos[] = {IPPROTO_TCP, IPPROTO_UDP,
+					  IPPROTO_SCTP};
+	struct ipvssvc_service key;
+	size_t k;
+
+	memset(&key, 0, sizeof(key));
+	key.addr = *ip;
+	for (k = 0; k < ARRAY_SIZE(protos); k++) {
+		size_t lo = 0, hi = st->n_svcs;
+
+		key.protocol = protos[k];
+		/* the first virtual server not before (proto, ip, port 0) */
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ipvssvc_service_key_cmp(st->svcs[mid], &key) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < st->n_svcs && !st->svcs[lo]->fwmark &&
+		    st->svcs[lo]->protocol == key.protocol &&
+		    ipvssvc_ip_cmp(&st->svcs[lo]->addr, ip) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* The index of the virtual server of st with key's key, or NO_INDEX. */
+static size_t find_index(const struct ipvssvc_state *st,
+			 const struct ipvssvc_service *key)
+{
+	size_t lo = 0, hi = st->n_svcs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = ipvssvc_service_key_cmp(st->svcs[mid], key);
+
+		if (c == 0)
+			return mid;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NO_INDEX;
+}
+
+_public_ int ipvssvc_state_take_services(ipvssvc_state *st,
+					 const char *const *namespaces,
+					 const char *const *names, size_t n,
+					 const ipvssvc_state *hint_,
+					 ipvssvc_state **ret)
+{
+	const struct ipvssvc_state *hint = sorted(hint_);
+	struct ipvssvc_state *part;
+	struct name_set set;
+	size_t *idx = NULL, i, j = 0, t, w;
+	int r;
+
+	if (!st || !ret || (n && (!namespaces || !names)))
+		return -EINVAL;
+	ipvssvc_state_sort(st);
+	r = ipvssvc_state_new(&part);
+	if (r < 0)
+		return r;
+	r = name_set_init(&set, namespaces, names, n);
+	if (r < 0)
+		goto fail;
+	/* the indices to take, increasing; nothing moves before all is known */
+	r = -ENOMEM;
+	idx = malloc(((hint ? hint->n_svcs : st->n_svcs) + 1) * sizeof(*idx));
+	if (!idx)
+		goto fail;
+	if (hint) {
+		/* by key: st's virtual servers are not read one by one */
+		for (i = 0; i < hint->n_svcs; i++) {
+			size_t k = find_index(st, hint->svcs[i]);
+
+			if (k != NO_INDEX &&
+			    named(st->svcs[k], &set, namespaces, names, n))
+				idx[j++] = k;
+		}
+	} else {
+		for (i = 0; i < st->n_svcs; i++)
+			if (named(st->svcs[i], &set, namespaces, names, n))
+				idx[j++] = i;
+	}
+	if (j) {
+		part->svcs = malloc(j * sizeof(*part->svcs));
+		part->addrs = malloc(j * sizeof(*part->addrs));
+		if (!part->svcs || !part->addrs)
+			goto fail;
+		part->cap_svcs = part->cap_addrs = j;
+	}
+	for (t = 0; t < j; t++) {
+		struct ipvssvc_service *svc = st->svcs[idx[t]];
+
+		part->svcs[part->n_svcs++] = svc;
+		/* room reserved: cannot fail */
+		if (!svc->fwmark && has_addr(st, &svc->addr))
+			ipvssvc_state_add_addr(part, &svc->addr);
+	}
+	for (i = 0, t = 0, w = 0; i < st->n_svcs; i++) {
+		if (t < j && idx[t] == i) {
+			t++;
+			continue;
+		}
+		st->svcs[w++] = st->svcs[i];
+	}
+	st->n_svcs = w;
+	free(idx);
+	free(set.hashes);
+	ipvssvc_state_sort(part);
+	*ret = part;
+	return 0;
+fail:
+	free(idx);
+	free(set.hashes);
+	ipvssvc_state_free(part);
+	return r;
+}
+
+_public_ int ipvssvc_plan_build_part(const ipvssvc_state *desired_part_,
+				     const ipvssvc_state *current_part_,
+				     const ipvssvc_state *rest_,
+				     const ipvssvc_config *cfg,
+				     ipvssvc_plan **ret)
+{
+	const struct ipvssvc_state *want = sorted(desired_part_);
+	const struct ipvssvc_state *have = sorted(current_part_);
+	const struct ipvssvc_state *rest = sorted(rest_);
+	struct ipvssvc_plan *p;
+	size_t i = 0, j = 0, adds = 0;
+	int r;
+
+	if (!want || !have || !rest || !ret)
+		return -EINVAL;
+	for (i = 0; i < want->n_svcs; i++)
+		if (ipvssvc_state_find(rest, want->svcs[i]))
+			return -EEXIST;
+	r = plan_new(cfg, &p);
+	if (r < 0)
+		return r;
+	/* addresses: bound when nothing has them yet, unbound when unused */
+	for (i = 0; r == 0 && i < want->n_addrs; i++)
+		if (!has_addr(rest, &want->addrs[i])) {
+			r = add_addr_op(p, IPVSSVC_OP_ADDR_ADD,
+					&want->addrs[i]);
+			adds++;
+		}
+	for (i = 0; r == 0 && i < have->n_addrs; i++)
+		if (!has_addr(want, &have->addrs[i]) &&
+		    !addr_used(rest, &have->addrs[i]) &&
+		    !excluded(cfg, &have->addrs[i]) &&
+		    !link_local(&have->addrs[i]))
+			r = add_addr_op(p, IPVSSVC_OP_ADDR_DEL,
+					&have->addrs[i]);
+	if (r == 0 && adds && rest->link != 1 && rest->n_addrs == 0 &&
+	    !push_op(p, IPVSSVC_OP_LINK_ADD))
+		r = -ENOMEM;
+	/* virtual servers: every one of current_part is ours */
+	i = j = 0;
+	while (r == 0 && (i < want->n_svcs || j < have->n_svcs)) {
+		int c;
+
+		if (i == want->n_svcs)
+			c = 1;
+		else if (j == have->n_svcs)
+			c = -1;
+		else
+			c = ipvssvc_service_key_cmp(want->svcs[i],
+						    have->svcs[j]);
+		if (c < 0)
+			r = plan_add(p, want->svcs[i++]);
+		else if (c > 0)
+			r = excluded(cfg, &have->svcs[j]->addr)
+				    ? 0
+				    : plan_del(p, have->svcs[j]);
+		else
+			r = plan_update(p, want->svcs[i++], have->svcs[j]);
+		if (c >= 0)
+			j++;
+	}
+	if (r == 0)
+		r = order_ops(p);
+	if (r < 0) {
+		ipvssvc_plan_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* Insert ip into st's sorted, unique addresses. */
+static int insert_addr(struct ipvssvc_state *st, const struct ipvssvc_ip *ip)
+{
+	size_t lo = 0, hi = st->n_addrs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (ipvssvc_ip_cmp(&st->addrs[mid], ip) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < st->n_addrs && ipvssvc_ip_cmp(&st->addrs[lo], ip) == 0)
+		return 0;
+	if (grow((void **)&st->addrs, &st->cap_addrs, st->n_addrs,
+		 sizeof(*st->addrs)) < 0)
+		return -ENOMEM;
+	memmove(&st->addrs[lo + 1], &st->addrs[lo],
+		(st->n_addrs - lo) * sizeof(*st->addrs));
+	st->addrs[lo] = *ip;
+	st->n_addrs++;
+	return 0;
+}
+
+static void remove_addr(struct ipvssvc_state *st, const struct ipvssvc_ip *ip)
+{
+	struct ipvssvc_ip *p;
+
+	if (!st->n_addrs)
+		return;
+	p = bsearch(ip, st->addrs, st->n_addrs, sizeof(*st->addrs), ip_qcmp);
+	if (!p)
+		return;
+	memmove(p, p + 1,
+		(size_t)(st->addrs + st->n_addrs - (p + 1)) * sizeof(*p));
+	st->n_addrs--;
+}
+
+_public_ int ipvssvc_state_put_services(ipvssvc_state *st, ipvssvc_state *part,
+					const ipvssvc_state *old_part)
+{
+	size_t i, j, n;
+
+	if (!st || !part)
+		return -EINVAL;
+	ipvssvc_state_sort(st);
+	ipvssvc_state_sort(part);
+	for (i = 0; i < part->n_svcs; i++)
+		if (ipvssvc_state_find(st, part->svcs[i]))
+			return -EEXIST;
+	n = st->n_svcs + part->n_svcs;
+	if (n > st->cap_svcs) {
+		struct ipvssvc_service **v = realloc(st->svcs, n * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->svcs = v;
+		st->cap_svcs = n;
+	}
+	/*
+	 * From the back: each of part's virtual servers finds its place by
+	 * binary search and only the pointers after it move, so that the
+	 * virtual servers of st are not read one by one.
+	 */
+	i = st->n_svcs;
+	for (j = part->n_svcs; j > 0; j--) {
+		size_t lo = 0, hi = i;
+
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (ipvssvc_service_key_cmp(st->svcs[mid],
+						    part->svcs[j - 1]) < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		memmove(&st->svcs[lo + j], &st->svcs[lo],
+			(i - lo) * sizeof(*st->svcs));
+		st->svcs[lo + j - 1] = part->svcs[j - 1];
+		i = lo;
+	}
+	st->n_svcs = n;
+	part->n_svcs = 0;
+	for (i = 0; i < part->n_addrs; i++)
+		if (insert_addr(st, &part->addrs[i]) < 0)
+			return -ENOMEM;
+	if (old_part) {
+		const struct ipvssvc_state *old = sorted(old_part);
+
+		for (i = 0; i < old->n_addrs; i++)
+			if (!has_addr(part, &old->addrs[i]) &&
+			    !addr_used(st, &old->addrs[i]))
+				remove_addr(st, &old->addrs[i]);
+	}
+	return 0;
+}

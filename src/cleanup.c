@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "ipvs-svc.h"
+#include "lock.h"
 
 /* Recorded NodePorts still in the kernel after the removals. */
 static void update_record(const struct options *o,
@@ -69,7 +70,8 @@ static int run_cleanup(const struct options *o)
 			goto out;
 	}
 	if (!o->dry_run)
-		lock_state(o);
+		if (lock_instance(o->state_dir, o->ifname, "cleanup") == -EBUSY)
+			goto out;
 	if (read_current(ctx, o, &current) < 0)
 		goto out;
 	if (record_read(o, &recorded) < 0)
@@ -108,6 +110,8 @@ static int run_cleanup(const struct options *o)
 				       ipvssvc_plan_format_op(plan, i, line,
 							      sizeof(line)));
 			}
+			printf("delete table inet %s (when present)\n",
+			       IPVSSVC_NFT_TABLE);
 			printf("dry run: %zu operations planned, nothing "
 			       "changed\n",
 			       n);
@@ -118,6 +122,8 @@ static int run_cleanup(const struct options *o)
 	if (apply_plan(ctx, plan, "cleanup", &res) < 0)
 		goto out;
 	update_record(o, recorded, current, plan, &res);
+	if (nft_cleanup(false) < 0)
+		res.failed++;
 	if (o->json) {
 		printf("{\"command\":\"cleanup\",\"dry_run\":false,"
 		       "\"count\":%zu,\"failed\":%zu,\"operations\":[",

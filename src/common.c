@@ -12,7 +12,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +66,7 @@ enum {
 	ARG_NODEPORT_ADDRESSES,
 	ARG_EXCLUDE_CIDRS,
 	ARG_CLUSTER_CIDR,
+	ARG_MASQUERADE_ALL,
 	ARG_SERVICE_PROXY_NAME,
 	ARG_INTERFACE,
 	ARG_STATE_DIR,
@@ -85,6 +85,7 @@ static const struct option long_options[] = {
 	{"nodeport-addresses", required_argument, NULL, ARG_NODEPORT_ADDRESSES},
 	{"ipvs-exclude-cidrs", required_argument, NULL, ARG_EXCLUDE_CIDRS},
 	{"cluster-cidr", required_argument, NULL, ARG_CLUSTER_CIDR},
+	{"masquerade-all", no_argument, NULL, ARG_MASQUERADE_ALL},
 	{"service-proxy-name", required_argument, NULL, ARG_SERVICE_PROXY_NAME},
 	{"interface", required_argument, NULL, ARG_INTERFACE},
 	{"state-dir", required_argument, NULL, ARG_STATE_DIR},
@@ -111,6 +112,7 @@ static const char help_sources[] =
 	"  --nodeport-addresses CIDRS  node addresses for NodePorts\n"
 	"                              (default: all but loopback)\n"
 	"  --cluster-cidr CIDRS        the Pods' network\n"
+	"  --masquerade-all            SNAT all traffic to ClusterIPs\n"
 	"  --service-proxy-name NAME   serve only Services with this\n"
 	"                              "
 	"service.kubernetes.io/service-proxy-name\n";
@@ -208,6 +210,7 @@ int parse_options(const struct command *cmd, int argc, char **argv,
 		case ARG_SCHEDULER:
 		case ARG_NODEPORT_ADDRESSES:
 		case ARG_CLUSTER_CIDR:
+		case ARG_MASQUERADE_ALL:
 		case ARG_SERVICE_PROXY_NAME:
 			need = OPT_SOURCES;
 			break;
@@ -266,6 +269,9 @@ int parse_options(const struct command *cmd, int argc, char **argv,
 			break;
 		case ARG_CLUSTER_CIDR:
 			o->cluster_cidr = optarg;
+			break;
+		case ARG_MASQUERADE_ALL:
+			o->masquerade_all = true;
 			break;
 		case ARG_SERVICE_PROXY_NAME:
 			o->service_proxy_name = optarg;
@@ -569,10 +575,8 @@ int build_desired(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
 	return 0;
 }
 
-int read_current(ipvssvc_ctx *ctx, const struct options *o, ipvssvc_state **ret)
+static int report_read(int r, const struct options *o, ipvssvc_state **ret)
 {
-	int r = ipvssvc_state_read(ctx, o->ifname, ret);
-
 	if (r == -EPERM || r == -EACCES)
 		log_err("not permitted to read IPVS; run as root (or with "
 			"CAP_NET_ADMIN)");
@@ -584,6 +588,19 @@ int read_current(ipvssvc_ctx *ctx, const struct options *o, ipvssvc_state **ret)
 			 ipvssvc_state_service_count(*ret),
 			 ipvssvc_state_addr_count(*ret), o->ifname);
 	return r;
+}
+
+int read_current(ipvssvc_ctx *ctx, const struct options *o, ipvssvc_state **ret)
+{
+	return report_read(ipvssvc_state_read(ctx, o->ifname, ret), o, ret);
+}
+
+/* The rules alone: real servers from /proc/net/ip_vs, not a dump per VS. */
+int read_current_rules(ipvssvc_ctx *ctx, const struct options *o,
+		       const ipvssvc_state *desired, ipvssvc_state **ret)
+{
+	return report_read(
+		ipvssvc_state_read_rules(ctx, o->ifname, desired, ret), o, ret);
 }
 
 /* --- addresses ------------------------------------------------------------ */
@@ -835,41 +852,6 @@ out:
 	return r;
 }
 
-/*
- * One sync or cleanup at a time per interface (cron runs may overlap):
- * a lock file next to the record, held until exit. Without a writable
- * state directory there is nothing to lock and the run goes on.
- */
-int lock_state(const struct options *o)
-{
-	size_t n = strlen(o->state_dir) + strlen(o->ifname) + 8;
-	char *path = malloc(n);
-	int fd;
-
-	if (!path)
-		return -ENOMEM;
-	snprintf(path, n, "%s/%s.lock", o->state_dir, o->ifname);
-	if (mkdir(o->state_dir, 0755) < 0 && errno != EEXIST) {
-		log_debug("no lock: cannot create %s: %s", o->state_dir,
-			  strerror(errno));
-		free(path);
-		return 0;
-	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		log_debug("no lock: cannot open %s: %s", path, strerror(errno));
-		free(path);
-		return 0;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		log_info("waiting for another ipvs-svc run (%s)", path);
-		if (flock(fd, LOCK_EX) < 0)
-			log_warn("cannot lock %s: %s", path, strerror(errno));
-	}
-	free(path);
-	return fd; /* closed, and so unlocked, at exit */
-}
-
 /* --- applying a plan ------------------------------------------------------ */
 
 struct apply_state {
@@ -950,7 +932,7 @@ int apply_plan(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, const char *what,
 
 /* --- output helpers ------------------------------------------------------- */
 
-void json_string(FILE *f, const char *s)
+void json_quote(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -994,12 +976,12 @@ void json_plan_op(FILE *f, const ipvssvc_plan *plan, size_t i, int result,
 	char line[512], a[IPVSSVC_IP_STRLEN];
 
 	fputs("{\"op\":", f);
-	json_string(f, ipvssvc_op_name(ipvssvc_plan_op(plan, i)));
+	json_quote(f, ipvssvc_op_name(ipvssvc_plan_op(plan, i)));
 	fputs(",\"rule\":", f);
-	json_string(f, ipvssvc_plan_format_op(plan, i, line, sizeof(line)));
+	json_quote(f, ipvssvc_plan_format_op(plan, i, line, sizeof(line)));
 	if (addr) {
 		fputs(",\"address\":", f);
-		json_string(f, ipvssvc_ip_format(addr, a, sizeof(a)));
+		json_quote(f, ipvssvc_ip_format(addr, a, sizeof(a)));
 	}
 	if (svc) {
 		const char *ns, *name, *port;
@@ -1007,26 +989,26 @@ void json_plan_op(FILE *f, const ipvssvc_plan *plan, size_t i, int result,
 			ipvssvc_service_get_origin(svc, &ns, &name, &port);
 
 		fputs(",\"virtual_server\":", f);
-		json_string(f, ipvssvc_service_format_key(svc, line,
-							  sizeof(line)));
+		json_quote(f,
+			   ipvssvc_service_format_key(svc, line, sizeof(line)));
 		if (name) {
 			fputs(",\"service\":{\"namespace\":", f);
-			json_string(f, ns);
+			json_quote(f, ns);
 			fputs(",\"name\":", f);
-			json_string(f, name);
+			json_quote(f, name);
 			fputs(",\"port\":", f);
-			json_string(f, port);
+			json_quote(f, port);
 			fputs(",\"kind\":", f);
-			json_string(f, ipvssvc_origin_name(org));
+			json_quote(f, ipvssvc_origin_name(org));
 			fputc('}', f);
 		}
 	}
 	if (with_result) {
 		fputs(",\"result\":", f);
-		json_string(f, result < 0 ? "failed" : "ok");
+		json_quote(f, result < 0 ? "failed" : "ok");
 		if (result < 0) {
 			fputs(",\"error\":", f);
-			json_string(f, strerror(-result));
+			json_quote(f, strerror(-result));
 		}
 	}
 	fputc('}', f);

@@ -327,6 +327,30 @@ static bool known_ignored(const char *path)
 	return false;
 }
 
+/* Of kube-proxy's iptables settings, IPVS mode uses only masqueradeAll. */
+static void walk_iptables(struct cfile *c, yaml_node_t *map)
+{
+	yaml_node_pair_t *p;
+
+	if (is_null(map))
+		return;
+	if (map->type != YAML_MAPPING_NODE) {
+		field_error(c, "iptables", "must be a mapping");
+		return;
+	}
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *k = yaml_document_get_node(&c->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(&c->doc, p->value);
+
+		if (k && k->type == YAML_SCALAR_NODE &&
+		    strcmp((const char *)k->data.scalar.value, "masqueradeAl"
+							       "l") == 0)
+			set_bool(c, v, "iptables.masqueradeAll",
+				 &c->s->masquerade_all);
+	}
+}
+
 static void walk_ipvs(struct cfile *c, yaml_node_t *map)
 {
 	struct run_settings *s = c->s;
@@ -350,9 +374,14 @@ static void walk_ipvs(struct cfile *c, yaml_node_t *map)
 		snprintf(field, sizeof(field), "ipvs.%s", key);
 		if (strcmp(key, "scheduler") == 0)
 			set_string(c, v, field, &s->scheduler);
-		else if (strcmp(key, "syncPeriod") == 0)
-			set_duration_ms(c, v, field, &s->sync_period_ms);
-		else if (strcmp(key, "minSyncPeriod") == 0)
+		else if (strcmp(key, "syncPeriod") == 0) {
+			/* kube-proxy: 0 (kubeadm writes "0s") is the default */
+			uint64_t ms = 0;
+
+			set_duration_ms(c, v, field, &ms);
+			if (ms)
+				s->sync_period_ms = ms;
+		} else if (strcmp(key, "minSyncPeriod") == 0)
 			set_duration_ms(c, v, field, &s->min_sync_period_ms);
 		else if (strcmp(key, "tcpTimeout") == 0)
 			set_duration_s(c, v, field, &s->tcp_timeout_s);
@@ -434,6 +463,10 @@ static void walk_top(struct cfile *c, yaml_node_t *root)
 					    "is kube-proxy's IPVS mode");
 		} else if (strcmp(key, "ipvs") == 0) {
 			walk_ipvs(c, v);
+		} else if (strcmp(key, "iptables") == 0) {
+			walk_iptables(c, v);
+		} else if (strcmp(key, "masqueradeAll") == 0) {
+			set_bool(c, v, key, &s->masquerade_all);
 		} else if (strcmp(key, "clientConnection") == 0) {
 			walk_client(c, v);
 		} else if (strcmp(key, "nodePortAddresses") == 0) {
@@ -538,6 +571,7 @@ enum {
 	A_UDP,
 	A_NODEPORT,
 	A_CLUSTER,
+	A_MASQ_ALL,
 	A_HEALTHZ,
 	A_METRICS,
 	A_PROXY_NAME,
@@ -561,6 +595,7 @@ static const struct option run_options[] = {
 	{"ipvs-udp-timeout", required_argument, NULL, A_UDP},
 	{"nodeport-addresses", required_argument, NULL, A_NODEPORT},
 	{"cluster-cidr", required_argument, NULL, A_CLUSTER},
+	{"masquerade-all", optional_argument, NULL, A_MASQ_ALL},
 	{"healthz-bind-address", required_argument, NULL, A_HEALTHZ},
 	{"metrics-bind-address", required_argument, NULL, A_METRICS},
 	{"service-proxy-name", required_argument, NULL, A_PROXY_NAME},
@@ -598,6 +633,7 @@ static const char run_help[] =
 	"                                server at weight 0 (15m)\n"
 	"  --nodeport-addresses CIDRS    node addresses for NodePorts\n"
 	"  --cluster-cidr CIDRS          the Pods' network\n"
+	"  --masquerade-all[=BOOL]       SNAT all traffic to ClusterIPs\n"
 	"  --healthz-bind-address A:P    /healthz, /livez (0.0.0.0:10256;\n"
 	"                                empty: off)\n"
 	"  --metrics-bind-address A:P    /metrics (127.0.0.1:10249)\n"
@@ -751,6 +787,16 @@ int run_parse_args(int argc, char **argv, struct run_settings *s)
 			break;
 		case A_CLUSTER:
 			s->cluster_cidr = optarg;
+			break;
+		case A_MASQ_ALL:
+			if (!optarg || strcmp(optarg, "true") == 0)
+				s->masquerade_all = true;
+			else if (strcmp(optarg, "false") == 0)
+				s->masquerade_all = false;
+			else
+				return usage_error("--masquerade-all takes "
+						   "true or false, not '%s'%s",
+						   optarg, "");
 			break;
 		case A_HEALTHZ:
 		case A_METRICS: {

@@ -29,6 +29,7 @@ struct options {
 	const char *service_proxy_name;
 	const char *ifname;
 	const char *state_dir;
+	bool masquerade_all; /* --masquerade-all: SNAT all ClusterIP traffic */
 	bool once;
 	bool dry_run;
 	bool json;
@@ -89,13 +90,15 @@ int build_desired(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
 /* Read the kernel's state; logs errors. */
 int read_current(ipvssvc_ctx *ctx, const struct options *o,
 		 ipvssvc_state **ret);
+/* The same for the planner, cheaper (ipvssvc_state_read_rules). */
+int read_current_rules(ipvssvc_ctx *ctx, const struct options *o,
+		       const ipvssvc_state *desired, ipvssvc_state **ret);
 
 /* The NodePort ownership record under the state directory. */
 int record_read(const struct options *o, ipvssvc_state **ret);
 int record_write(const struct options *o, const ipvssvc_state *st);
 
 /* Serialize runs that change the kernel; returns an fd, 0 or -errno. */
-int lock_state(const struct options *o);
 
 /* Carry out a plan with a progress line on a terminal; failures logged. */
 struct apply_result {
@@ -109,11 +112,29 @@ int apply_plan(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, const char *what,
 bool state_has_addr(const ipvssvc_state *st, const struct ipvssvc_ip *ip);
 
 /* JSON output helpers. */
-void json_string(FILE *f, const char *s);
+void json_quote(FILE *f, const char *s);
 void json_plan_op(FILE *f, const ipvssvc_plan *plan, size_t i, int result,
 		  bool with_result);
 
 /* "kube-system/hostnames:http" or NULL when the origin is unknown. */
 const char *service_label(const ipvssvc_service *svc, char *buf, size_t len);
+
+/* nftables.c: the table around IPVS and UDP conntrack cleanup; logs. */
+int nft_build(const ipvssvc_state *desired, const ipvssvc_objects *objs,
+	      const ipvssvc_config *cfg, const struct options *o,
+	      ipvssvc_nft **ret);
+/* Load the table; unless force, only when it differs from the last one. */
+int nft_apply(const ipvssvc_nft *nft, bool force);
+int nft_diff_lines(const ipvssvc_nft *nft, char ***ret_lines, size_t *ret_n);
+/* Print the differences under header; their number or -errno. */
+int nft_print_diff(const ipvssvc_nft *nft, FILE *f, const char *header);
+void conntrack_after_plan(const ipvssvc_plan *plan,
+			  const ipvssvc_state *current);
+/* After a sync applied plan (may be NULL): conntrack, then the table. */
+void datapath_after_sync(const ipvssvc_plan *plan, const ipvssvc_state *current,
+			 const ipvssvc_state *desired,
+			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
+			 const struct options *o, bool full);
+int nft_cleanup(bool dry_run);
 
 #endif

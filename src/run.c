@@ -30,12 +30,19 @@
 #include <systemd/sd-daemon.h>
 
 #include "ipvs-svc.h"
+#include "lock.h"
 #include "run.h"
 
 #define log_notice_msg(...) log_msg(IPVSSVC_LOG_NOTICE, __VA_ARGS__)
 
 /* kube-proxy's buckets: 1 ms doubling, 15 of them. */
 #define N_BUCKETS 15
+/* network programming: 0.25 s, 0.5 s, 1..59 s, 60..115 s, 120..300 s */
+#define N_NPD_BUCKETS (2 + 59 + 12 + 7)
+/* more changed Services than this in one sync: build the whole model */
+#define DIRTY_MAX 256
+/* trigger times kept for one sync */
+#define N_TRIGGERS 256
 
 struct metrics {
 	pthread_mutex_t lock;
@@ -50,6 +57,14 @@ struct metrics {
 	size_t vs, rs;
 	/* netlink requests of the last sync of each kind */
 	uint64_t last_full_requests, last_incr_requests;
+	/* Services whose model the last sync of each kind built */
+	uint64_t last_full_services, last_incr_services;
+	/* network programming latency (kube-proxy's buckets) */
+	uint64_t npd_buckets[N_NPD_BUCKETS];
+	uint64_t npd_count;
+	double npd_sum;
+	/* Service ports with a Local policy and no local endpoints */
+	unsigned no_local_int, no_local_ext;
 	/* healthz: monotonic ms; queued 0 when nothing pending */
 	uint64_t queued_mono, updated_mono;
 	uint64_t health_timeout_ms;
@@ -67,6 +82,24 @@ struct drain {
 	bool done; /* ended: deleted by the next sync, not drained again */
 };
 
+/* EndpointSlice -> its Service (a deleted slice no longer tells) */
+struct slice_ref {
+	struct slice_ref *next;
+	uint64_t hash;
+	char *ns, *name, *svc;
+};
+
+struct slice_map {
+	struct slice_ref **b;
+	size_t n_b, n;
+};
+
+/* A Service with ports of a Local policy and no local endpoints. */
+struct no_local {
+	char *ns, *name;
+	unsigned internal, external;
+};
+
 struct daemon {
 	struct run_settings s;
 	struct drain *drains;
@@ -81,6 +114,24 @@ struct daemon {
 	ipvssvc_state *programmed; /* NULL: unknown, read the kernel */
 	ipvssvc_state *start_record; /* NodePorts of a previous run */
 	bool pending, full_due;
+	/*
+	 * What changed since the last sync: these Services, or everything
+	 * (rebuild_all). contested: two Services claimed a virtual server
+	 * in the last whole build, so only a whole build decides.
+	 */
+	char *dirty_ns[DIRTY_MAX], *dirty_name[DIRTY_MAX];
+	size_t n_dirty;
+	bool rebuild_all, contested, building;
+	/* a Service changed, not only endpoints: its keys may have too */
+	bool services_changed;
+	unsigned model_diags;
+	struct slice_map slices;
+	uint64_t first_event_us; /* monotonic; 0 when nothing pending */
+	double triggers[N_TRIGGERS]; /* last-change-trigger-time, wall */
+	size_t n_triggers;
+	struct no_local *no_local;
+	size_t n_no_local;
+	bool no_local_fresh; /* a whole build: none of them is listed yet */
 	uint64_t last_sync_ms, last_full_ms, last_watchdog_ms;
 	int sigfd;
 	struct MHD_Daemon *healthz, *metricsd;
@@ -101,6 +152,343 @@ static double wall_s(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* --- what changed since the last sync --------------------------------------
+ */
+
+static void mark_dirty(struct daemon *d, const char *ns, const char *name)
+{
+	char *a, *b;
+	size_t i;
+
+	if (d->rebuild_all)
+		return;
+	ns = ns ? ns : "";
+	for (i = 0; i < d->n_dirty; i++)
+		if (strcmp(d->dirty_name[i], name) == 0 &&
+		    strcmp(d->dirty_ns[i], ns) == 0)
+			return;
+	if (d->n_dirty == DIRTY_MAX) {
+		d->rebuild_all = true;
+		return;
+	}
+	a = strdup(ns);
+	b = strdup(name);
+	if (!a || !b) {
+		free(a);
+		free(b);
+		d->rebuild_all = true;
+		return;
+	}
+	d->dirty_ns[d->n_dirty] = a;
+	d->dirty_name[d->n_dirty++] = b;
+}
+
+static bool is_dirty(const struct daemon *d, const char *ns, const char *name)
+{
+	size_t i;
+
+	for (i = 0; name && i < d->n_dirty; i++)
+		if (strcmp(d->dirty_name[i], name) == 0 &&
+		    strcmp(d->dirty_ns[i], ns ? ns : "") == 0)
+			return true;
+	return false;
+}
+
+static void clear_dirty(struct daemon *d)
+{
+	while (d->n_dirty) {
+		d->n_dirty--;
+		free(d->dirty_ns[d->n_dirty]);
+		free(d->dirty_name[d->n_dirty]);
+	}
+	d->rebuild_all = false;
+	d->services_changed = false;
+}
+
+static uint64_t names_hash(const char *a, const char *b)
+{
+	uint64_t h = 1469598103934665603ULL;
+
+	for (; *a; a++)
+		h = (h ^ (unsigned char)*a) * 1099511628211ULL;
+	h = (h ^ '/') * 1099511628211ULL;
+	for (; *b; b++)
+		h = (h ^ (unsigned char)*b) * 1099511628211ULL;
+	return h;
+}
+
+/* The link that points at the slice's entry, or at the chain's end. */
+static struct slice_ref **slice_map_link(struct slice_map *m, const char *ns,
+					 const char *name, uint64_t h)
+{
+	struct slice_ref **e = &m->b[h & (m->n_b - 1)];
+
+	for (; *e; e = &(*e)->next)
+		if ((*e)->hash == h && strcmp((*e)->name, name) == 0 &&
+		    strcmp((*e)->ns, ns) == 0)
+			break;
+	return e;
+}
+
+static const char *slice_map_get(struct slice_map *m, const char *ns,
+				 const char *name)
+{
+	struct slice_ref **e;
+
+	if (!m->n_b)
+		return NULL;
+	e = slice_map_link(m, ns, name, names_hash(ns, name));
+	return *e ? (*e)->svc : NULL;
+}
+
+static void slice_ref_free(struct slice_ref *e)
+{
+	free(e->ns);
+	free(e->name);
+	free(e->svc);
+	free(e);
+}
+
+/* svc NULL: forget the slice. -ENOMEM. */
+static int slice_map_set(struct slice_map *m, const char *ns, const char *name,
+			 const char *svc)
+{
+	uint64_t h = names_hash(ns, name);
+	struct slice_ref **e, *n;
+	char *c;
+
+	if (m->n >= m->n_b && svc) {
+		size_t nb = m->n_b ? m->n_b * 2 : 256, i;
+		struct slice_ref **b = calloc(nb, sizeof(*b));
+
+		if (!b)
+			return -ENOMEM;
+		for (i = 0; i < m->n_b; i++)
+			while (m->b[i]) {
+				n = m->b[i];
+				m->b[i] = n->next;
+				n->next = b[n->hash & (nb - 1)];
+				b[n->hash & (nb - 1)] = n;
+			}
+		free(m->b);
+		m->b = b;
+		m->n_b = nb;
+	}
+	if (!m->n_b)
+		return 0;
+	e = slice_map_link(m, ns, name, h);
+	if (!svc) {
+		if (*e) {
+			n = *e;
+			*e = n->next;
+			slice_ref_free(n);
+			m->n--;
+		}
+		return 0;
+	}
+	if (*e) {
+		if (strcmp((*e)->svc, svc) == 0)
+			return 0;
+		c = strdup(svc);
+		if (!c)
+			return -ENOMEM;
+		free((*e)->svc);
+		(*e)->svc = c;
+		return 0;
+	}
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	n->hash = h;
+	n->ns = strdup(ns);
+	n->name = strdup(name);
+	n->svc = strdup(svc);
+	if (!n->ns || !n->name || !n->svc) {
+		slice_ref_free(n);
+		return -ENOMEM;
+	}
+	*e = n;
+	m->n++;
+	return 0;
+}
+
+static void slice_map_free(struct slice_map *m)
+{
+	size_t i;
+
+	for (i = 0; i < m->n_b; i++)
+		while (m->b[i]) {
+			struct slice_ref *n = m->b[i];
+
+			m->b[i] = n->next;
+			slice_ref_free(n);
+		}
+	free(m->b);
+	m->b = NULL;
+	m->n_b = m->n = 0;
+}
+
+/* RFC 3339, as the API server writes times ("...T10:00:00.123456Z"). */
+static int parse_rfc3339(const char *s, double *ret)
+{
+	struct tm tm;
+	double frac = 0, scale = 0.1;
+	int n = 0, oh, om;
+	time_t t;
+
+	memset(&tm, 0, sizeof(tm));
+	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon,
+		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6)
+		return -EINVAL;
+	s += n;
+	if (*s == '.')
+		for (s++; *s >= '0' && *s <= '9'; s++, scale /= 10)
+			frac += (*s - '0') * scale;
+	tm.tm_year -= 1900;
+	tm.tm_mon -= 1;
+	t = timegm(&tm);
+	if (*s == 'Z' || *s == 'z') {
+		s++;
+	} else if ((*s == '+' || *s == '-') &&
+		   sscanf(s + 1, "%2d:%2d", &oh, &om) == 2) {
+		t -= (*s == '+' ? 1 : -1) * (oh * 3600 + om * 60);
+		s += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*s)
+		return -EINVAL;
+	*ret = (double)t + frac;
+	return 0;
+}
+
+/* The endpoint change's trigger time, for the programming latency. */
+static void note_trigger(struct daemon *d, const char *kind, const char *ns,
+			 const char *name)
+{
+	const char *v;
+	double t;
+
+	if (ipvssvc_objects_get_annotation(d->objs, kind, ns, name,
+					   "endpoints.kubernetes.io/"
+					   "last-change-trigger-time",
+					   &v) < 0 ||
+	    parse_rfc3339(v, &t) < 0 || d->n_triggers == N_TRIGGERS)
+		return;
+	d->triggers[d->n_triggers++] = t;
+}
+
+static double npd_le(int k)
+{
+	if (k < 2)
+		return 0.25 * (k + 1);
+	if (k < 2 + 59)
+		return (double)(k - 1);
+	if (k < 2 + 59 + 12)
+		return 60.0 + 5 * (k - 61);
+	return 120.0 + 30 * (k - 73);
+}
+
+static void observe_triggers(struct daemon *d)
+{
+	double now = wall_s();
+	size_t i;
+	int k;
+
+	pthread_mutex_lock(&d->m.lock);
+	for (i = 0; i < d->n_triggers; i++) {
+		double v = now - d->triggers[i];
+
+		if (v < 0)
+			v = 0;
+		d->m.npd_count++;
+		d->m.npd_sum += v;
+		for (k = 0; k < N_NPD_BUCKETS; k++)
+			if (v <= npd_le(k))
+				d->m.npd_buckets[k]++;
+	}
+	pthread_mutex_unlock(&d->m.lock);
+	d->n_triggers = 0;
+}
+
+/* The model's count of a Service's ports with no local endpoints. */
+static void on_service_built(void *userdata, const char *ns, const char *name,
+			     unsigned internal, unsigned external)
+{
+	struct daemon *d = userdata;
+	struct no_local *v;
+	size_t i;
+
+	for (i = 0; !d->no_local_fresh && i < d->n_no_local; i++)
+		if (strcmp(d->no_local[i].name, name) == 0 &&
+		    strcmp(d->no_local[i].ns, ns) == 0)
+			break;
+	if (!d->no_local_fresh && i < d->n_no_local) {
+		free(d->no_local[i].ns);
+		free(d->no_local[i].name);
+		d->no_local[i] = d->no_local[--d->n_no_local];
+	}
+	if (!internal && !external)
+		return;
+	v = realloc(d->no_local, (d->n_no_local + 1) * sizeof(*v));
+	if (!v)
+		return;
+	d->no_local = v;
+	v = &d->no_local[d->n_no_local];
+	v->ns = strdup(ns);
+	v->name = strdup(name);
+	v->internal = internal;
+	v->external = external;
+	if (!v->ns || !v->name) {
+		free(v->ns);
+		free(v->name);
+		return;
+	}
+	d->n_no_local++;
+}
+
+static void no_local_clear(struct daemon *d)
+{
+	while (d->n_no_local) {
+		d->n_no_local--;
+		free(d->no_local[d->n_no_local].ns);
+		free(d->no_local[d->n_no_local].name);
+	}
+}
+
+static void no_local_publish(struct daemon *d)
+{
+	unsigned in = 0, ex = 0;
+	size_t i;
+
+	for (i = 0; i < d->n_no_local; i++) {
+		in += d->no_local[i].internal;
+		ex += d->no_local[i].external;
+	}
+	pthread_mutex_lock(&d->m.lock);
+	d->m.no_local_int = in;
+	d->m.no_local_ext = ex;
+	pthread_mutex_unlock(&d->m.lock);
+}
+
+/* The model reports only conflicts between Services (see emit()). */
+static void objs_diag(void *userdata, int level, const char *msg)
+{
+	struct daemon *d = userdata;
+
+	if (d->building)
+		d->model_diags++;
+	diag_to_log(NULL, level, msg);
 }
 
 /* --- the kernel's settings ------------------------------------------------ */
@@ -344,7 +732,8 @@ fail:
  * draining; the draining ones are put into desired at weight 0.
  */
 static void graceful_prepare(struct daemon *d, ipvssvc_state *desired,
-			     const ipvssvc_state *base, bool from_kernel)
+			     const ipvssvc_state *base, bool from_kernel,
+			     bool partial)
 {
 	size_t i, j, n;
 
@@ -384,6 +773,12 @@ static void graceful_prepare(struct daemon *d, ipvssvc_state *desired,
 		const ipvssvc_service *now =
 			ipvssvc_state_find(desired, d->drains[i].svc);
 
+		/* partial: another Service's drain is not ours to judge */
+		if (!now && partial &&
+		    !ipvssvc_state_find(base, d->drains[i].svc)) {
+			i++;
+			continue;
+		}
 		/* the virtual server went, or the endpoint came back */
 		if (!now || find_dest(now, d->drains[i].dest)) {
 			drop_drain(d, i);
@@ -396,6 +791,25 @@ static void graceful_prepare(struct daemon *d, ipvssvc_state *desired,
 		ipvssvc_state_add_dest(desired, now, d->drains[i].dest);
 		i++;
 	}
+}
+
+/* The next sync must rebuild the drain's Service. */
+static void drain_dirty(struct daemon *d, const struct drain *dr)
+{
+	const char *ns = NULL, *name = NULL, *port = NULL;
+	const ipvssvc_service *named = dr->svc;
+
+	ipvssvc_service_get_origin(named, &ns, &name, &port);
+	if (!name && d->programmed) {
+		/* started by a full sync: the kernel's copy has no origin */
+		named = ipvssvc_state_find(d->programmed, dr->svc);
+		if (named)
+			ipvssvc_service_get_origin(named, &ns, &name, &port);
+	}
+	if (name)
+		mark_dirty(d, ns, name);
+	else
+		d->rebuild_all = true;
 }
 
 /* Every second: end the drains whose connections are gone or timed out. */
@@ -421,6 +835,7 @@ static void graceful_check(struct daemon *d, uint64_t now)
 							  "left");
 		d->drains[i].done = true;
 		d->pending = true; /* the next sync deletes it */
+		drain_dirty(d, &d->drains[i]);
 		i++;
 	}
 }
@@ -507,9 +922,187 @@ static void notify_status(struct daemon *d)
 		   d->m.rs);
 }
 
+static void dest_counts(const ipvssvc_state *st, size_t *vs, size_t *rs)
+{
+	size_t i, n = ipvssvc_state_service_count(st);
+
+	*vs += n;
+	for (i = 0; i < n; i++)
+		*rs += ipvssvc_service_get_dest_count(
+			ipvssvc_state_service(st, i));
+}
+
+/* Has st a virtual server outside the dummy interface (a NodePort)? */
+static bool any_outside(const ipvssvc_state *st)
+{
+	size_t i, n = ipvssvc_state_service_count(st);
+
+	for (i = 0; i < n; i++)
+		if (!on_dummy(st, ipvssvc_state_service(st, i)))
+			return true;
+	return false;
+}
+
+static void log_synced(struct daemon *d, const char *what, size_t services,
+		       size_t n, size_t failed)
+{
+	if (d->first_event_us)
+		log_info("%s sync of %zu Services: %zu operations, %zu "
+			 "failed, %.3f ms after the first event",
+			 what, services, n, failed,
+			 (double)(mono_us() - d->first_event_us) / 1000.0);
+	else
+		log_info("%s sync of %zu Services: %zu operations, %zu failed",
+			 what, services, n, failed);
+}
+
 /*
- * One sync. full: read the kernel and repair what differs; else plan
- * against what was programmed last, so that only what changed is done.
+ * An incremental sync: build only the Services changed since the last
+ * sync, plan them against what is programmed for them, and put the
+ * result back into the programmed state. -EAGAIN, before anything is
+ * changed, when the whole model must decide (two Services claim one
+ * virtual server).
+ */
+static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
+{
+	const char *const *nss = (const char *const *)d->dirty_ns;
+	const char *const *names = (const char *const *)d->dirty_name;
+	ipvssvc_state *part = NULL, *old = NULL, *rec = NULL;
+	ipvssvc_plan *plan = NULL;
+	struct apply_result res = {0, NULL};
+	size_t i, n = 0, vs = 0, rs = 0, ovs = 0, ors = 0;
+	bool outside;
+	int r;
+
+	d->building = true;
+	d->model_diags = 0;
+	r = ipvssvc_model_build_services(d->objs, d->cfg, nss, names,
+					 d->n_dirty, on_service_built, d,
+					 &part);
+	d->building = false;
+	if (r < 0) {
+		log_err("cannot build the desired state: %s", strerror(-r));
+		return r;
+	}
+	if (d->model_diags) {
+		ipvssvc_state_free(part);
+		return -EAGAIN;
+	}
+	for (i = 0; i < ipvssvc_state_service_count(part); i++) {
+		const ipvssvc_service *have = ipvssvc_state_find(
+			d->programmed, ipvssvc_state_service(part, i));
+		const char *ns = NULL, *name = NULL, *port = NULL;
+
+		if (!have)
+			continue;
+		ipvssvc_service_get_origin(have, &ns, &name, &port);
+		if (!is_dirty(d, ns, name)) {
+			ipvssvc_state_free(part);
+			return -EAGAIN;
+		}
+	}
+	pthread_mutex_lock(&d->m.lock);
+	/* only endpoints changed: the virtual servers kept their keys */
+	r = ipvssvc_state_take_services(d->programmed, nss, names, d->n_dirty,
+					d->services_changed ? NULL : part,
+					&old);
+	pthread_mutex_unlock(&d->m.lock);
+	if (r < 0)
+		goto fail;
+	graceful_prepare(d, part, old, false, true);
+	r = ipvssvc_plan_build_part(part, old, d->programmed, d->cfg, &plan);
+	if (r < 0)
+		goto fail;
+	n = ipvssvc_plan_count(plan);
+	outside = any_outside(part) || any_outside(old);
+	/*
+	 * NodePorts about to be made are recorded first: a run killed in
+	 * the middle must not leave ones that no record names.
+	 */
+	if (n && any_outside(part) && ipvssvc_state_new(&rec) == 0) {
+		add_outside(rec, d->programmed);
+		add_outside(rec, old);
+		add_outside(rec, part);
+		record_write(&d->o, rec);
+		ipvssvc_state_free(rec);
+		rec = NULL;
+	}
+	if (n) {
+		r = apply_plan(d->ctx, plan, "sync", &res);
+		if (r < 0)
+			goto fail;
+	}
+	log_synced(d, "incremental", d->n_dirty, n, res.failed);
+	if (res.failed) {
+		r = -EIO;
+		goto fail;
+	}
+	for (i = 0; i < d->n_drains;) {
+		if (d->drains[i].done &&
+		    (ipvssvc_state_find(old, d->drains[i].svc) ||
+		     ipvssvc_state_find(part, d->drains[i].svc)))
+			drop_drain(d, i);
+		else
+			i++;
+	}
+	dest_counts(part, &vs, &rs);
+	dest_counts(old, &ovs, &ors);
+	pthread_mutex_lock(&d->m.lock);
+	r = ipvssvc_state_put_services(d->programmed, part, old);
+	d->m.vs = d->m.vs + vs - ovs;
+	d->m.rs = d->m.rs + rs - ors;
+	d->m.last_incr_services = d->n_dirty;
+	pthread_mutex_unlock(&d->m.lock);
+	if (r < 0)
+		goto fail;
+	/* nftables table and UDP conntrack entries follow IPVS */
+	datapath_after_sync(plan, old, d->programmed, d->objs, d->cfg, &d->o,
+			    false);
+	/* the record of our NodePorts changes only with NodePorts */
+	if (outside && ipvssvc_state_new(&rec) == 0) {
+		add_outside(rec, d->programmed);
+		record_write(&d->o, rec);
+		ipvssvc_state_free(rec);
+	}
+	observe_triggers(d);
+	no_local_publish(d);
+	clear_dirty(d);
+	d->first_event_us = 0;
+	observe_sync(d, (double)(mono_ms() - t0) / 1000.0, false, n, 0,
+		     ipvssvc_ctx_requests(d->ctx) - req0);
+	d->last_sync_ms = mono_ms();
+	d->pending = false;
+	notify_status(d);
+	free(res.results);
+	ipvssvc_plan_free(plan);
+	ipvssvc_state_free(part);
+	ipvssvc_state_free(old);
+	return 0;
+fail:
+	/* what is programmed is not known any more: the next sync is full */
+	if (r != -EIO)
+		log_err("incremental sync: %s", strerror(-r));
+	pthread_mutex_lock(&d->m.lock);
+	ipvssvc_state_free(d->programmed);
+	d->programmed = NULL;
+	pthread_mutex_unlock(&d->m.lock);
+	observe_sync(d, (double)(mono_ms() - t0) / 1000.0, false, n,
+		     res.failed ? res.failed : 1,
+		     ipvssvc_ctx_requests(d->ctx) - req0);
+	d->last_sync_ms = mono_ms();
+	d->pending = true;
+	free(res.results);
+	ipvssvc_plan_free(plan);
+	ipvssvc_state_free(part);
+	ipvssvc_state_free(old);
+	return r;
+}
+
+/*
+ * One sync. full: read the kernel and repair what differs; else rebuild
+ * the Services changed since the last sync (sync_part()) or, when that
+ * cannot decide, the whole model, and plan against what was programmed
+ * last, so that only what changed is done.
  */
 static int do_sync(struct daemon *d, bool full)
 {
@@ -522,12 +1115,27 @@ static int do_sync(struct daemon *d, bool full)
 
 	if (!d->programmed)
 		full = true;
+	if (!full && !d->rebuild_all && !d->contested) {
+		r = sync_part(d, t0, req0);
+		if (r != -EAGAIN)
+			return r;
+		log_info("two Services claim one virtual server: building "
+			 "the whole model");
+	}
 	/* the node's addresses may have changed: NodePorts follow them */
 	if (full) {
 		ipvssvc_config_clear_node_addrs(d->cfg);
 		add_node_addrs(d->ctx, &d->o, d->cfg);
 	}
-	r = ipvssvc_model_build(d->objs, d->cfg, &desired);
+	no_local_clear(d);
+	d->no_local_fresh = true;
+	d->building = true;
+	d->model_diags = 0;
+	r = ipvssvc_model_build_services(d->objs, d->cfg, NULL, NULL, 0,
+					 on_service_built, d, &desired);
+	d->building = false;
+	d->no_local_fresh = false;
+	d->contested = d->model_diags > 0;
 	if (r < 0) {
 		log_err("cannot build the desired state: %s", strerror(-r));
 		return r;
@@ -540,7 +1148,8 @@ static int do_sync(struct daemon *d, bool full)
 			goto out;
 		}
 	}
-	graceful_prepare(d, desired, full ? current : d->programmed, full);
+	graceful_prepare(d, desired, full ? current : d->programmed, full,
+			 false);
 	r = ipvssvc_state_new(&rec);
 	if (r < 0)
 		goto out;
@@ -554,17 +1163,35 @@ static int do_sync(struct daemon *d, bool full)
 	}
 	n = ipvssvc_plan_count(plan);
 	if (n) {
+		/* recorded before any write: killed midway, the next run
+		 * still owns every NodePort this one may have made */
+		add_outside(rec, desired);
+		record_write(&d->o, rec);
 		r = apply_plan(d->ctx, plan, full ? "verify" : "sync", &res);
 		if (r < 0)
 			goto out;
 	}
+	/* nftables table and UDP conntrack entries follow IPVS */
+	datapath_after_sync(plan, full ? current : d->programmed, desired,
+			    d->objs, d->cfg, &d->o, full);
 	if (full && n)
 		log_notice_msg("repaired %zu differences with the kernel "
 			       "(%zu failed)",
 			       n, res.failed);
 	else
-		log_info("%s sync: %zu operations, %zu failed",
-			 full ? "full" : "incremental", n, res.failed);
+		log_synced(d, full ? "full" : "whole-model",
+			   ipvssvc_objects_count(d->objs, "Service"), n,
+			   res.failed);
+	i = ipvssvc_objects_count(d->objs, "Service");
+	pthread_mutex_lock(&d->m.lock);
+	*(full ? &d->m.last_full_services : &d->m.last_incr_services) = i;
+	pthread_mutex_unlock(&d->m.lock);
+	no_local_publish(d);
+	if (!res.failed) {
+		observe_triggers(d);
+		clear_dirty(d);
+		d->first_event_us = 0;
+	}
 	/* what is programmed now: the desired state, unless something failed */
 	pthread_mutex_lock(&d->m.lock);
 	ipvssvc_state_free(d->programmed);
@@ -614,12 +1241,39 @@ static void on_change(void *userdata, const char *kind, const char *ns,
 
 	log_debug("%s %s %s/%s", ipvssvc_kube_event_name(ev), kind,
 		  ns ? ns : "", name);
+	if (!d->first_event_us)
+		d->first_event_us = mono_us();
 	if (strcmp(kind, "Node") == 0) {
 		/* topology labels: a full model rebuild covers them */
+		d->rebuild_all = true;
 		d->pending = true;
 		return;
 	}
 	d->pending = true;
+	ns = ns ? ns : "";
+	if (strcmp(kind, "Service") == 0 || strcmp(kind, "Endpoints") == 0) {
+		d->services_changed |= strcmp(kind, "Service") == 0;
+		mark_dirty(d, ns, name);
+	} else if (strcmp(kind, "EndpointSlice") == 0) {
+		const char *svc = NULL,
+			   *was = slice_map_get(&d->slices, ns, name);
+
+		if (ev != IPVSSVC_KUBE_DELETED &&
+		    ipvssvc_objects_get_label(d->objs, kind, ns, name,
+					      "kubernetes.io/service-name",
+					      &svc) < 0)
+			svc = NULL;
+		if (was && (!svc || strcmp(was, svc) != 0))
+			mark_dirty(d, ns, was);
+		if (svc)
+			mark_dirty(d, ns, svc);
+		if (slice_map_set(&d->slices, ns, name, svc) < 0)
+			d->rebuild_all = true; /* a later delete cannot tell */
+	} else {
+		d->rebuild_all = true;
+	}
+	if (ev != IPVSSVC_KUBE_DELETED && strcmp(kind, "Service") != 0)
+		note_trigger(d, kind, ns, name);
 	pthread_mutex_lock(&d->m.lock);
 	if (strcmp(kind, "Service") == 0) {
 		d->m.svc_changes++;
@@ -973,6 +1627,41 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c,
 		m->vs, m->rs, m->full_syncs, m->syncs - m->full_syncs,
 		m->ops - m->failed_ops, m->failed_ops, m->last_full_requests,
 		m->last_incr_requests);
+	bprintf(&b,
+		"# HELP ipvs_svc_last_sync_services Services whose desired "
+		"state the last sync built\n"
+		"# TYPE ipvs_svc_last_sync_services gauge\n"
+		"ipvs_svc_last_sync_services{kind=\"full\"} %" PRIu64 "\n"
+		"ipvs_svc_last_sync_services{kind=\"incremental\"} %" PRIu64
+		"\n",
+		m->last_full_services, m->last_incr_services);
+	bprintf(&b, "# HELP kubeproxy_network_programming_duration_seconds "
+		    "In Cluster Network Programming Latency in seconds\n"
+		    "# TYPE kubeproxy_network_programming_duration_seconds "
+		    "histogram\n");
+	for (i = 0; i < N_NPD_BUCKETS; i++)
+		bprintf(&b,
+			"kubeproxy_network_programming_duration_seconds_bucket{"
+			"le=\"%g\"} %" PRIu64 "\n",
+			npd_le(i), m->npd_buckets[i]);
+	bprintf(&b,
+		"kubeproxy_network_programming_duration_seconds_bucket{le=\"+"
+		"Inf\"} %" PRIu64 "\n"
+		"kubeproxy_network_programming_duration_seconds_sum %.6f\n"
+		"kubeproxy_network_programming_duration_seconds_count %" PRIu64
+		"\n",
+		m->npd_count, m->npd_sum, m->npd_count);
+	bprintf(&b,
+		"# HELP kubeproxy_sync_proxy_rules_no_local_endpoints_total "
+		"Number of services with a Local traffic policy and no "
+		"endpoints\n"
+		"# TYPE kubeproxy_sync_proxy_rules_no_local_endpoints_total "
+		"gauge\n"
+		"kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_"
+		"policy=\"internal\"} %u\n"
+		"kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_"
+		"policy=\"external\"} %u\n",
+		m->no_local_int, m->no_local_ext);
 	traffic_metrics(m, &b);
 	pthread_mutex_unlock(&m->lock);
 	if (b.oom) {
@@ -1086,12 +1775,13 @@ static int main_loop(struct daemon *d)
 				       d->m.vs, d->m.rs);
 		}
 		if (synced) {
+			/* changes first: a verification due must not delay them */
+			if (d->pending && now - d->last_sync_ms >= minp)
+				do_sync(d, false);
+			now = mono_ms();
 			if (d->full_due || now - d->last_full_ms >= period) {
 				d->full_due = false;
 				do_sync(d, true);
-			} else if (d->pending &&
-				   now - d->last_sync_ms >= minp) {
-				do_sync(d, false);
 			}
 		}
 		now = mono_ms();
@@ -1132,6 +1822,10 @@ static int main_loop(struct daemon *d)
 
 static void daemon_free(struct daemon *d)
 {
+	clear_dirty(d);
+	slice_map_free(&d->slices);
+	no_local_clear(d);
+	free(d->no_local);
 	while (d->n_drains)
 		drop_drain(d, d->n_drains - 1);
 	free(d->drains);
@@ -1206,6 +1900,7 @@ static int run_main(int argc, char **argv)
 	d.o.nodeport_addresses = d.s.nodeport_addresses;
 	d.o.exclude_cidrs = d.s.exclude_cidrs;
 	d.o.cluster_cidr = d.s.cluster_cidr;
+	d.o.masquerade_all = d.s.masquerade_all;
 	d.o.service_proxy_name = d.s.service_proxy_name;
 	d.o.ifname = d.s.ifname;
 	d.o.state_dir = d.s.state_dir;
@@ -1231,6 +1926,9 @@ static int run_main(int argc, char **argv)
 		status = EXIT_USAGE;
 		goto out;
 	}
+	/* one daemon per interface: a second would undo the first's work */
+	if (lock_instance(d.o.state_dir, d.o.ifname, "run") == -EBUSY)
+		goto out;
 	if (open_kernel(&d.ctx) < 0)
 		goto out;
 	/* a second context: scrapes run in the HTTP thread */
@@ -1246,7 +1944,8 @@ static int run_main(int argc, char **argv)
 		log_err("out of memory");
 		goto out;
 	}
-	ipvssvc_objects_set_diag(d.objs, diag_to_log, NULL);
+	/* the daemon counts the model's reports of conflicts */
+	ipvssvc_objects_set_diag(d.objs, objs_diag, &d);
 	d.sigfd = setup_signals();
 	if (d.sigfd < 0) {
 		log_err("cannot set up signals: %s", strerror(-d.sigfd));

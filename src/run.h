@@ -26,6 +26,7 @@ struct run_settings {
 	uint64_t graceful_period_ms;
 	uint32_t tcp_timeout_s, tcpfin_timeout_s, udp_timeout_s;
 	bool strict_arp;
+	bool masquerade_all; /* iptables.masqueradeAll */
 	int verbosity;
 	char *owned_hostname;
 	char **strings; /* values from the config file */

@@ -158,22 +158,22 @@ static void print_entry_json(const struct entry *e)
 	if (e->named)
 		ipvssvc_service_get_origin(e->named, &ns, &name, &port);
 	printf("{\"namespace\":");
-	json_string(stdout, ns);
+	json_quote(stdout, ns);
 	printf(",\"name\":");
-	json_string(stdout, name);
+	json_quote(stdout, name);
 	printf(",\"port_name\":");
-	json_string(stdout, port);
+	json_quote(stdout, port);
 	printf(",\"kind\":");
-	json_string(stdout, kind_of(e));
+	json_quote(stdout, kind_of(e));
 	printf(",\"virtual_server\":");
-	json_string(stdout, ipvssvc_service_format_key(svc, buf, sizeof(buf)));
+	json_quote(stdout, ipvssvc_service_format_key(svc, buf, sizeof(buf)));
 	if (ipvssvc_service_get_fwmark(svc)) {
 		printf(",\"fwmark\":%u", ipvssvc_service_get_fwmark(svc));
 	} else {
 		ipvssvc_service_get_addr(svc, &ip);
 		printf(",\"protocol\":\"%s\",\"address\":",
 		       proto_name(ipvssvc_service_get_protocol(svc)));
-		json_string(stdout, ipvssvc_ip_format(&ip, buf, sizeof(buf)));
+		json_quote(stdout, ipvssvc_ip_format(&ip, buf, sizeof(buf)));
 		printf(",\"port\":%u", ipvssvc_service_get_port(svc));
 	}
 	printf(",\"in_kernel\":%s", e->missing ? "false" : "true");
@@ -182,7 +182,7 @@ static void print_entry_json(const struct entry *e)
 		return;
 	}
 	printf(",\"scheduler\":");
-	json_string(stdout, ipvssvc_service_get_scheduler(svc));
+	json_quote(stdout, ipvssvc_service_get_scheduler(svc));
 	persistent = ipvssvc_service_get_flags(svc) & IPVSSVC_SVC_F_PERSISTENT;
 	printf(",\"persistent\":%s,\"timeout\":%u,\"stats\":",
 	       persistent ? "true" : "false", ipvssvc_service_get_timeout(svc));
@@ -198,7 +198,7 @@ static void print_entry_json(const struct entry *e)
 		ipvssvc_dest_get_conns(d, &act, &inact, &pers);
 		ipvssvc_dest_get_stats(d, &st);
 		printf("%s{\"address\":", k ? "," : "");
-		json_string(stdout, ipvssvc_ip_format(&ip, buf, sizeof(buf)));
+		json_quote(stdout, ipvssvc_ip_format(&ip, buf, sizeof(buf)));
 		printf(",\"port\":%u,\"forward\":\"%s\",\"weight\":%u,"
 		       "\"active_conns\":%u,\"inactive_conns\":%u,"
 		       "\"persistent_conns\":%u,\"stats\":",
@@ -219,9 +219,9 @@ static void print_addrs_json(const ipvssvc_state *current)
 	putchar('[');
 	for (i = 0; i < n; i++) {
 		printf("%s", i ? "," : "");
-		json_string(stdout,
-			    ipvssvc_ip_format(ipvssvc_state_addr(current, i),
-					      buf, sizeof(buf)));
+		json_quote(stdout,
+			   ipvssvc_ip_format(ipvssvc_state_addr(current, i),
+					     buf, sizeof(buf)));
 	}
 	putchar(']');
 }
@@ -304,7 +304,7 @@ static int run_status(const struct options *o)
 
 	if (o->json) {
 		printf("{\"interface\":");
-		json_string(stdout, o->ifname);
+		json_quote(stdout, o->ifname);
 		printf(",\"addresses\":");
 		print_addrs_json(current);
 		printf(",\"services\":[");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ipvs-svc.h"
+#include "lock.h"
 
 /* Everything a sync or a diff works from. */
 struct job {
@@ -18,10 +19,12 @@ struct job {
 	ipvssvc_config *cfg;
 	ipvssvc_state *desired, *current, *recorded;
 	ipvssvc_plan *plan;
+	ipvssvc_nft *nft; /* the nftables table around IPVS */
 };
 
 static void job_done(struct job *j)
 {
+	ipvssvc_nft_free(j->nft);
 	ipvssvc_plan_free(j->plan);
 	ipvssvc_state_free(j->recorded);
 	ipvssvc_state_free(j->current);
@@ -59,10 +62,13 @@ static int job_plan(struct job *j, const struct options *o, const char *cmd,
 	}
 	add_node_addrs(j->ctx, o, j->cfg);
 	r = build_desired(objs, j->cfg, &j->desired);
+	/* the table reads traffic policies and source ranges from objs */
+	if (r == 0 && nft_build(j->desired, objs, j->cfg, o, &j->nft) < 0)
+		r = -ENOMEM;
 	ipvssvc_objects_free(objs);
 	if (r < 0)
 		return r == -ENOMEM ? fail_status : EXIT_USAGE;
-	if (read_current(j->ctx, o, &j->current) < 0)
+	if (read_current_rules(j->ctx, o, j->desired, &j->current) < 0)
 		return fail_status;
 	if (record_read(o, &j->recorded) < 0) {
 		log_err("out of memory");
@@ -126,6 +132,41 @@ static void update_record(const struct options *o, const struct job *j,
 	ipvssvc_state_free(rec);
 }
 
+/*
+ * Before any write: the record as it is plus every NodePort the plan may
+ * make. A run killed midway leaves no virtual server that no record
+ * names (nothing would ever remove it); update_record trims it after.
+ */
+static void record_intent(const struct options *o, const struct job *j)
+{
+	ipvssvc_state *rec;
+	size_t i, n;
+
+	if (ipvssvc_state_new(&rec) < 0)
+		return;
+	n = ipvssvc_state_service_count(j->desired);
+	for (i = 0; i < n; i++) {
+		const ipvssvc_service *svc =
+			ipvssvc_state_service(j->desired, i);
+		struct ipvssvc_ip ip;
+
+		ipvssvc_service_get_addr(svc, &ip);
+		if (ipvssvc_service_get_fwmark(svc) ||
+		    !state_has_addr(j->desired, &ip))
+			ipvssvc_state_add_service(rec, svc);
+	}
+	n = ipvssvc_state_service_count(j->recorded);
+	for (i = 0; i < n; i++) {
+		const ipvssvc_service *svc =
+			ipvssvc_state_service(j->recorded, i);
+
+		if (!ipvssvc_state_find(rec, svc))
+			ipvssvc_state_add_service(rec, svc);
+	}
+	record_write(o, rec);
+	ipvssvc_state_free(rec);
+}
+
 static void print_plan_text(const ipvssvc_plan *plan, FILE *f)
 {
 	size_t i, n = ipvssvc_plan_count(plan);
@@ -150,9 +191,9 @@ static void print_json(const char *cmd, const struct options *o,
 	size_t i, n = ipvssvc_plan_count(plan);
 
 	printf("{\"command\":");
-	json_string(stdout, cmd);
+	json_quote(stdout, cmd);
 	printf(",\"dry_run\":%s,\"interface\":", o->dry_run ? "true" : "false");
-	json_string(stdout, o->ifname);
+	json_quote(stdout, o->ifname);
 	printf(",\"count\":%zu", n);
 	if (!o->dry_run)
 		printf(",\"failed\":%zu", failed);
@@ -182,8 +223,9 @@ static int run_sync(const struct options *o)
 		return EXIT_USAGE;
 	}
 	/* read the kernel under the lock: a plan from a stale read is wrong */
-	if (!o->dry_run)
-		lock_state(o);
+	if (!o->dry_run &&
+	    lock_instance(o->state_dir, o->ifname, "sync --once") == -EBUSY)
+		return EXIT_FAILED;
 	r = job_plan(&j, o, "sync", EXIT_FAILED);
 	if (r) {
 		job_done(&j);
@@ -196,6 +238,7 @@ static int run_sync(const struct options *o)
 				   ipvssvc_ctx_requests(j.ctx));
 		} else {
 			print_plan_text(j.plan, stdout);
+			nft_print_diff(j.nft, stdout, "nftables:\n");
 			printf("dry run: %zu operations planned, nothing "
 			       "changed\n",
 			       n);
@@ -203,11 +246,16 @@ static int run_sync(const struct options *o)
 		job_done(&j);
 		return EXIT_OK;
 	}
+	if (n)
+		record_intent(o, &j);
 	if (apply_plan(j.ctx, j.plan, "sync", &res) < 0) {
 		job_done(&j);
 		return EXIT_FAILED;
 	}
 	update_record(o, &j, &res);
+	conntrack_after_plan(j.plan, j.current);
+	if (nft_apply(j.nft, true) < 0)
+		res.failed++;
 	if (o->json) {
 		print_json("sync", o, j.plan, res.results, res.failed,
 			   ipvssvc_ctx_requests(j.ctx));
@@ -519,7 +567,7 @@ static int run_diff(const struct options *o)
 
 			printf("%s\n  {\"change\":", i ? "," : "");
 			diff_line(j.plan, i, line, sizeof(line));
-			json_string(stdout, line);
+			json_quote(stdout, line);
 			printf(",\"operation\":");
 			json_plan_op(stdout, j.plan, i, 0, false);
 			putchar('}');
@@ -528,6 +576,16 @@ static int run_diff(const struct options *o)
 	} else if (print_diff_text(j.plan, o->ifname) < 0) {
 		job_done(&j);
 		return EXIT_USAGE;
+	}
+	if (!o->json) {
+		r = nft_print_diff(j.nft, stdout,
+				   "\nnftables table inet " IPVSSVC_NFT_TABLE
+				   "\n");
+		if (r < 0) {
+			job_done(&j);
+			return EXIT_USAGE;
+		}
+		n += (size_t)r;
 	}
 	job_done(&j);
 	return n ? EXIT_FAILED : EXIT_OK;

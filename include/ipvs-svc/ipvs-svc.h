@@ -75,5 +75,6 @@ const char *ipvssvc_version(void);
 #include <ipvs-svc/objects.h>
 #include <ipvs-svc/plan.h>
 #include <ipvs-svc/kube.h>
+#include <ipvs-svc/nft.h>
 
 #endif

@@ -75,6 +75,40 @@ bool ipvssvc_scheduler_is_known(const char *name);
 int ipvssvc_model_build(const ipvssvc_objects *objs, const ipvssvc_config *cfg,
 			ipvssvc_state **ret);
 
+/*
+ * Called for each Service built: kube-proxy's counts of its ports (per
+ * IP family) with an internal or external Local traffic policy and no
+ * local endpoints while there are endpoints elsewhere.
+ */
+typedef void (*ipvssvc_model_service_fn)(void *userdata, const char *namespace_,
+					 const char *name, unsigned internal,
+					 unsigned external);
+/*
+ * The desired state of the n Services named (namespaces[i]/names[i]), or
+ * of all when namespaces is NULL, for an incremental daemon. A conflict
+ * with a Service not named is not seen (the caller checks the keys).
+ * fn (may be NULL) is called for each Service named, also for one that
+ * is gone (with zeros), and, when building all, for those with non-zero
+ * counts.
+ */
+int ipvssvc_model_build_services(const ipvssvc_objects *objs,
+				 const ipvssvc_config *cfg,
+				 const char *const *namespaces,
+				 const char *const *names, size_t n,
+				 ipvssvc_model_service_fn fn, void *userdata,
+				 ipvssvc_state **ret);
+/*
+ * A label or annotation of a stored object. *ret stays valid until the
+ * object changes. -ENOENT: no such object; -ENODATA: no such key.
+ */
+int ipvssvc_objects_get_label(const ipvssvc_objects *objs, const char *kind,
+			      const char *namespace_, const char *name,
+			      const char *key, const char **ret);
+int ipvssvc_objects_get_annotation(const ipvssvc_objects *objs,
+				   const char *kind, const char *namespace_,
+				   const char *name, const char *key,
+				   const char **ret);
+
 #ifdef __cplusplus
 }
 #endif

@@ -46,6 +46,40 @@ int ipvssvc_plan_cleanup(const ipvssvc_state *current,
 			 const ipvssvc_config *cfg, ipvssvc_plan **ret);
 void ipvssvc_plan_free(ipvssvc_plan *plan);
 
+/*
+ * Incremental planning, for a daemon that keeps what it programmed as
+ * one state (built by the model, so with origins):
+ *
+ * ipvssvc_state_take_services() moves the virtual servers of the n
+ * Services named (by origin) out of st into a new state *ret, which gets
+ * those of st's addresses they use; st keeps all its addresses. hint
+ * (may be NULL) says where they are: when only the Services' endpoints
+ * changed, their virtual servers have the keys of their new desired
+ * part, and passing it as hint takes them by key instead of scanning st.
+ *
+ * ipvssvc_plan_build_part() plans the way from current_part (taken) to
+ * desired_part (ipvssvc_model_build_services()), rest being the state
+ * taken from: an address of desired_part is bound unless rest has it, one
+ * of current_part is unbound when neither desired_part nor a virtual
+ * server of rest uses it. -EEXIST when rest has a virtual server of
+ * desired_part (two Services claim it: plan the whole state instead).
+ *
+ * ipvssvc_state_put_services() puts part, once programmed, into st: its
+ * virtual servers move (part is left without any), its addresses are
+ * added, and those of old_part (may be NULL) no virtual server of st
+ * uses any more are dropped. -EEXIST as above, before any change.
+ */
+int ipvssvc_state_take_services(ipvssvc_state *st,
+				const char *const *namespaces,
+				const char *const *names, size_t n,
+				const ipvssvc_state *hint, ipvssvc_state **ret);
+int ipvssvc_plan_build_part(const ipvssvc_state *desired_part,
+			    const ipvssvc_state *current_part,
+			    const ipvssvc_state *rest,
+			    const ipvssvc_config *cfg, ipvssvc_plan **ret);
+int ipvssvc_state_put_services(ipvssvc_state *st, ipvssvc_state *part,
+			       const ipvssvc_state *old_part);
+
 size_t ipvssvc_plan_count(const ipvssvc_plan *plan);
 enum ipvssvc_op ipvssvc_plan_op(const ipvssvc_plan *plan, size_t i);
 /* The operation's virtual server (NULL for address and link ops). */

@@ -53,6 +53,15 @@ int ipvssvc_state_format_rules(const ipvssvc_state *st, char **ret_text);
  */
 int ipvssvc_state_read(ipvssvc_ctx *ctx, const char *ifname,
 		       ipvssvc_state **ret);
+/*
+ * Read the kernel's rules for a reconciler, at a fraction of the cost:
+ * real servers come from /proc/net/ip_vs in one read, not one netlink
+ * dump per virtual server. Counters and persistent connections are 0;
+ * thresholds are read where desired (may be NULL) has non-zero ones and
+ * are 0 elsewhere. Falls back to netlink where /proc cannot tell.
+ */
+int ipvssvc_state_read_rules(ipvssvc_ctx *ctx, const char *ifname,
+			     const ipvssvc_state *desired, ipvssvc_state **ret);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@ certificates over TLS, and the discovery documents kubectl needs.
 Test control, without authentication, under /_test/ (JSON bodies):
   POST /_test/reset                      forget objects, faults, log
   POST /_test/apply    {"resource": R, "object": {...}} or "objects": [...]
+                       "pad_mb": N adds an annotation of N MB to each
   POST /_test/load     a v1 List: its Services, EndpointSlices, Nodes
   POST /_test/delete   {"resource": R, "namespace": NS, "name": N}
   POST /_test/compact                    older resourceVersions answer 410
@@ -18,8 +19,11 @@ Test control, without authentication, under /_test/ (JSON bodies):
   POST /_test/fault    {"op": ..., "match": "substring" or [all of these],
                         "count": 1, ...}
        ops: status (code, retry_after), delay (ms), compact (delete: a
-       change made just before), cut (after), garbage (after), split,
-       gone, close (after)
+       change made just before), cut (after; "exit": true: the server
+       process dies right after the half event), garbage (after), split,
+       gone, close (after), truncate (after: half an event and its
+       newline, then the stream goes on), endless (after: an event that
+       never ends, no newline, until the client goes or "mb" MB)
   POST /_test/config   {"tokens": [...], "bookmark_interval": s,
                         "gone_mode": "event"|"http", "anonymous": bool,
                         "frozen": bool}
@@ -28,7 +32,9 @@ Test control, without authentication, under /_test/ (JSON bodies):
   GET  /_test/log                        requests served
   POST /_test/quit
 Listens on 127.0.0.1 only and exits by itself after --lifetime seconds
-or when --parent-pid goes away.
+or when --parent-pid goes away. A restart as after a crash: --port of
+the old one, --initial-rv above the old one's, --load the objects, and
+--compacted to answer 410 to anything older.
 """
 
 import argparse
@@ -290,13 +296,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header(k, v)
         self.end_headers()
         if self.command != "HEAD":
-            self.wfile.write(body)
+            # in slices: the socket timeout bounds each write, and a big
+            # body to a slow client must not hit it
+            for i in range(0, len(body), 1 << 20):
+                self.wfile.write(body[i:i + (1 << 20)])
 
     def send_status(self, code, message, headers=None, reason=None):
         self.send_json(code, status(code, reason or REASONS.get(code, ""),
                                     message), headers)
 
     def chunk(self, data):
+        if len(data) > 1 << 20:
+            # a big event in several chunks, as for send_json
+            for i in range(0, len(data), 1 << 20):
+                self.chunk(data[i:i + (1 << 20)])
+            return
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
 
@@ -449,7 +463,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         with STATE.cond:
             target = self.path
             fault = STATE.take_fault(target, ("cut", "garbage", "split",
-                                              "gone", "close"))
+                                              "gone", "close", "truncate",
+                                              "endless"))
             expire_gen, drop_gen = STATE.expire_gen, STATE.drop_gen
             if rv != "0":
                 try:
@@ -495,7 +510,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     if fault["op"] == "cut":
                         data = self.frame(ev)
                         self.chunk(data[:len(data) // 2])
+                        if fault.get("exit"):
+                            os._exit(1)
                         return self.abort()
+                    if fault["op"] == "truncate":
+                        data = self.frame(ev)
+                        self.chunk(data[:len(data) // 2] + b"\n")
+                        fault = None
+                        continue
+                    if fault["op"] == "endless":
+                        return self.endless(kind, fault.get("mb", 1024))
                     if fault["op"] == "garbage":
                         self.chunk(b"}{ this is not json\n")
                         return self.abort()
@@ -571,6 +595,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
         else:
             self.chunk(data)
 
+    def endless(self, kind, mb):
+        # an object that never ends: no newline, no closing brace
+        head = ('{"type":"ADDED","object":{"kind":"%s","metadata":'
+                '{"name":"endless","namespace":"default","annotations":'
+                '{"a":"' % kind).encode()
+        block = b"x" * 65536
+        try:
+            self.chunk(head)
+            for _ in range(mb * 16):
+                self.chunk(block)
+        except OSError:
+            return
+        self.abort()
+
     def abort(self):
         # no final chunk, no TLS close_notify: the stream is cut
         self.close_connection = True
@@ -590,6 +628,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             elif op == "apply":
                 objs = body.get("objects") or [body.get("object")]
                 for o in objs:
+                    if body.get("pad_mb"):
+                        # a big object without uploading it
+                        md = o.setdefault("metadata", {})
+                        md.setdefault("annotations", {})["pad"] = \
+                            "p" * (int(body["pad_mb"]) << 20)
                     STATE.apply(body["resource"], o)
             elif op == "load":
                 # a v1 List (or a manifest's items): the kinds served
@@ -665,10 +708,26 @@ def main():
     ap.add_argument("--parent-pid", type=int, default=0,
                     help="exit when this process is gone")
     ap.add_argument("--verbose", action="store_true")
+    ap.add_argument("--initial-rv", type=int, default=0,
+                    help="resourceVersions start above this")
+    ap.add_argument("--load", help="a v1 List (JSON) to serve from the start")
+    ap.add_argument("--compacted", action="store_true",
+                    help="after --load: older resourceVersions answer 410")
     a = ap.parse_args()
 
     STATE.tokens = set(a.token)
     STATE.bookmark_interval = a.bookmark_interval
+    if a.initial_rv:
+        STATE.rv = a.initial_rv
+    with STATE.cond:
+        if a.load:
+            kinds = {v[0]: k for k, v in RESOURCES.items()}
+            with open(a.load) as f:
+                for o in json.load(f).get("items") or []:
+                    if o.get("kind") in kinds:
+                        STATE.apply(kinds[o["kind"]], o)
+        if a.compacted:
+            STATE.compact()
     srv = Server(("127.0.0.1", a.port), Handler)
     srv.verbose = a.verbose
     if a.cert:

@@ -7,7 +7,7 @@
 srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 builddir=${top_builddir:-$srcdir}
 seconds=${FUZZ_SHORT_SECONDS:-10}
-targets="fuzz-objects fuzz-framer fuzz-kubeconfig fuzz-netlink"
+targets="fuzz-objects fuzz-framer fuzz-kubeconfig fuzz-netlink fuzz-kpconfig"
 
 args() {
 	case $1 in
@@ -15,6 +15,7 @@ args() {
 	fuzz-framer) echo "-max_len=16384" ;;
 	fuzz-kubeconfig) echo "-max_len=8192" ;;
 	fuzz-netlink) echo "-max_len=4096" ;;
+	fuzz-kpconfig) echo "-max_len=8192 -dict=$srcdir/tests/fuzz/kpconfig.dict" ;;
 	esac
 }
 if [ "$1" = --args ]; then

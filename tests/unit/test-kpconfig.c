@@ -71,6 +71,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(s.metrics_bind, "127.0.0.1:10249");
 	ck_assert_str_eq(s.ifname, "kube-ipvs0");
 	ck_assert(!s.strict_arp);
+	ck_assert(!s.masquerade_all);
 }
 END_TEST
 
@@ -106,6 +107,7 @@ START_TEST(test_full)
 	ck_assert_uint_eq(s.tcpfin_timeout_s, 30);
 	ck_assert_uint_eq(s.udp_timeout_s, 5);
 	ck_assert(s.strict_arp);
+	ck_assert(s.masquerade_all);
 	ck_assert_str_eq(s.exclude_cidrs, "10.1.0.0/16,10.2.0.0/16");
 	ck_assert_str_eq(s.nodeport_addresses, "192.168.0.0/16,fd00::/64");
 	/* an address without a port takes kube-proxy's default port */

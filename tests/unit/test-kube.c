@@ -626,6 +626,69 @@ START_TEST(framer_errors)
 }
 END_TEST
 
+/* A newline inside an object: the object was cut; never swallow the next. */
+START_TEST(framer_newline_cut)
+{
+	static const char cut[] = "{\"type\":\"ADDED\",\"object\":{\"a\":"
+				  "\"b\"\n"
+				  "{\"type\":\"BOOKMARK\",\"object\":{}}\n";
+	struct kube_framer f;
+	size_t i;
+	int n = 0;
+
+	kube_framer_init(&f, 1 << 20);
+	ck_assert_int_eq(kube_framer_feed(&f, cut, sizeof(cut) - 1,
+					  count_frames, &n),
+			 -EBADMSG);
+	ck_assert_int_eq(n, 0);
+	/* the same at every byte */
+	kube_framer_reset(&f);
+	for (i = 0; i < sizeof(cut) - 1; i++) {
+		int e = kube_framer_feed(&f, cut + i, 1, count_frames, &n);
+
+		if (e < 0) {
+			ck_assert_int_eq(e, -EBADMSG);
+			break;
+		}
+	}
+	ck_assert_uint_lt(i, sizeof(cut) - 1);
+	ck_assert_int_eq(n, 0);
+	/* \r\n between objects stays fine */
+	kube_framer_reset(&f);
+	ck_assert_int_eq(kube_framer_feed(&f, "{}\r\n{\"a\":\"\\n\"}\r\n", 16,
+					  count_frames, &n),
+			 0);
+	ck_assert_int_eq(n, 2);
+	kube_framer_free(&f);
+}
+END_TEST
+
+/* An endless object: memory stays within the limit. */
+START_TEST(framer_endless)
+{
+	struct kube_framer f;
+	char chunk[4096];
+	size_t fed = 0;
+	int e = 0, n = 0;
+
+	memset(chunk, 'x', sizeof(chunk));
+	kube_framer_init(&f, 1 << 20);
+	ck_assert_int_eq(kube_framer_feed(&f, "{\"a\":\"", 6, count_frames, &n),
+			 0);
+	while (fed < (8u << 20)) {
+		e = kube_framer_feed(&f, chunk, sizeof(chunk), count_frames,
+				     &n);
+		if (e < 0)
+			break;
+		fed += sizeof(chunk);
+	}
+	ck_assert_int_eq(e, -E2BIG);
+	ck_assert_uint_le(fed, 1 << 20);
+	ck_assert_uint_le(f.cap, 2u << 20);
+	kube_framer_free(&f);
+}
+END_TEST
+
 static int big_frame(void *userdata, const char *frame, size_t len)
 {
 	size_t *got = userdata;
@@ -1372,6 +1435,298 @@ START_TEST(big_object)
 }
 END_TEST
 
+/* A Service with an annotation of n bytes. */
+static void svc_apply_big(const char *name, const char *ip, size_t n)
+{
+	char *big = malloc(n + 1), *body;
+
+	memset(big, 'q', n);
+	big[n] = '\0';
+	ck_assert_int_ge(asprintf(&body,
+				  "{\"resource\":\"services\",\"object\":{"
+				  "\"metadata\":{\"name\":\"%s\",\"namespace\":"
+				  "\"default\",\"annotations\":{\"blob\":"
+				  "\"%s\"}},\"spec\":{\"type\":\"ClusterIP\","
+				  "\"clusterIP\":\"%s\",\"clusterIPs\":[\"%s\"]"
+				  ","
+				  "\"ports\":[{\"port\":443,\"protocol\":"
+				  "\"TCP\"}]}}}",
+				  name, big, ip, ip),
+			 0);
+	ck_assert_int_eq(ctl_req("apply", body, NULL), 200);
+	free(body);
+	free(big);
+}
+
+/* The resourceVersion the watcher holds for a Service ("" if none). */
+static const char *cached_rv(ipvssvc_kube_watch *w, const char *name)
+{
+	const char *ns, *nm, *rv;
+	size_t i;
+
+	for (i = 0; ipvssvc_kube_watch_get(w, "Service", i, &ns, &nm, &rv) >= 0;
+	     i++)
+		if (strcmp(ns, "default") == 0 && strcmp(nm, name) == 0)
+			return rv;
+	return "";
+}
+
+/*
+ * Objects over the size limit, through a watch (within the framer's
+ * bound, and beyond it: relist) and a list: not taken, named, the
+ * previous version kept, the rest applied.
+ */
+START_TEST(limit_object_size)
+{
+	ipvssvc_kube *k;
+	ipvssvc_kube_watch *w;
+	ipvssvc_objects *o;
+	char rv_a[32];
+	size_t ns;
+
+	reset_server();
+	populate();
+	k = kube_token();
+	k->max_object = 64 << 10;
+	ck_assert_int_eq(ipvssvc_objects_new(&o), 0);
+	ck_assert_int_eq(ipvssvc_kube_watch_new(k, o, NULL, NULL, &w), 0);
+	ck_assert(converge(w, 5000));
+	snprintf(rv_a, sizeof(rv_a), "%s", cached_rv(w, "a"));
+	ck_assert_str_ne(rv_a, "");
+
+	/* just over: the event is framed, then refused by name */
+	svc_apply_big("a", "10.96.0.1", (64 << 10) + 100);
+	svc_apply("default", "x1", "10.96.1.1", NULL);
+	{
+		uint64_t end = mono_ms() + 8000 * time_scale();
+
+		while (mono_ms() < end && !*cached_rv(w, "x1"))
+			ck_assert_int_ge(ipvssvc_kube_watch_step(w, 100), 0);
+	}
+	ck_assert_str_ne(cached_rv(w, "x1"), "");
+	ck_assert_str_eq(cached_rv(w, "a"), rv_a);
+	ck_assert_ptr_nonnull(strstr(diaglog, "Service default/a: "));
+	ck_assert_ptr_nonnull(strstr(diaglog, "object size limit of 65536: "
+					      "not taken, its previous "
+					      "version stays"));
+
+	/* far over: the framer stops at its bound, the list names it */
+	diaglog[0] = '\0';
+	svc_apply_big("big", "10.96.9.9", 1 << 20);
+	svc_apply("default", "x2", "10.96.1.2", NULL);
+	{
+		uint64_t end = mono_ms() + 10000 * time_scale();
+
+		while (mono_ms() < end && !*cached_rv(w, "x2"))
+			ck_assert_int_ge(ipvssvc_kube_watch_step(w, 100), 0);
+	}
+	ck_assert_str_ne(cached_rv(w, "x2"), "");
+	ck_assert_str_eq(cached_rv(w, "big"), "");
+	ck_assert_str_eq(cached_rv(w, "a"), rv_a);
+	ck_assert_ptr_nonnull(strstr(diaglog, "(the object size limit); "
+					      "relisting"));
+	ck_assert_ptr_nonnull(strstr(diaglog, "Service default/big: "));
+	/* a, c, e, x1, x2 */
+	ck_assert_uint_eq(ipvssvc_objects_count(o, "Service"), 5);
+
+	/* a list alone: the same */
+	ck_assert_int_eq(list_once(k, &ns, NULL, NULL), 0);
+	ck_assert_uint_eq(ns, 4); /* no previous version of a: not taken */
+	check_no_secret();
+	ipvssvc_kube_watch_free(w);
+	ipvssvc_objects_free(o);
+	ipvssvc_kube_free(k);
+}
+END_TEST
+
+/* A 50 MB object at the default limit (32 MiB): the watch stops reading
+ * it at the bound and relists; the list names it; the rest applies. */
+START_TEST(limit_object_50mb)
+{
+	ipvssvc_kube *k;
+	ipvssvc_kube_watch *w;
+	ipvssvc_objects *o;
+
+	reset_server();
+	populate();
+	k = kube_token();
+	ck_assert_uint_eq(k->max_object, KUBE_MAX_OBJECT_DEFAULT);
+	ck_assert_int_eq(ipvssvc_objects_new(&o), 0);
+	ck_assert_int_eq(ipvssvc_kube_watch_new(k, o, NULL, NULL, &w), 0);
+	ck_assert(converge(w, 5000));
+	ctl("apply", "{\"resource\":\"services\",\"pad_mb\":50,\"object\":{"
+		     "\"metadata\":"
+		     "{\"name\":\"huge\",\"namespace\":\"default\"},\"spec\":{"
+		     "\"type\":"
+		     "\"ClusterIP\",\"clusterIP\":\"10.96.9.9\",\"clusterIPs\":"
+		     "[\"10.96.9.9\"],\"ports\":[{\"port\":443,\"protocol\":"
+		     "\"TCP\"}]}}}");
+	svc_apply("default", "x1", "10.96.1.1", NULL);
+	{
+		uint64_t end = mono_ms() + 30000 * time_scale();
+
+		while (mono_ms() < end && !*cached_rv(w, "x1"))
+			ck_assert_int_ge(ipvssvc_kube_watch_step(w, 100), 0);
+	}
+	ck_assert_str_ne(cached_rv(w, "x1"), "");
+	ck_assert_str_eq(cached_rv(w, "huge"), "");
+	ck_assert_ptr_nonnull(strstr(diaglog, "(the object size limit); "
+					      "relisting"));
+	ck_assert_ptr_nonnull(strstr(diaglog, "Service default/huge: "));
+	ck_assert_ptr_nonnull(strstr(diaglog, "more than the object size limit "
+					      "of 33554432: not taken"));
+	ck_assert_uint_eq(ipvssvc_objects_count(o, "Service"), 4);
+	obj_delete("services", "default", "huge");
+	ipvssvc_kube_watch_free(w);
+	ipvssvc_objects_free(o);
+	ipvssvc_kube_free(k);
+}
+END_TEST
+
+static void slice_apply_n(const char *name, const char *svc, int n)
+{
+	char eps[4096];
+	size_t o = 0;
+	int i;
+
+	for (i = 0; i < n; i++)
+		o += (size_t)snprintf(eps + o, sizeof(eps) - o,
+				      "%s{\"addresses\":[\"10.244.9.%d\"],"
+				      "\"conditions\":{\"ready\":true}}",
+				      i ? "," : "", i + 1);
+	ctl("apply",
+	    "{\"resource\":\"endpointslices\",\"object\":{\"metadata\":{"
+	    "\"name\":\"%s\",\"namespace\":\"default\",\"labels\":{"
+	    "\"kubernetes.io/service-name\":\"%s\"}},\"addressType\":"
+	    "\"IPv4\",\"endpoints\":[%s],\"ports\":[{\"name\":\"http\","
+	    "\"port\":8080,\"protocol\":\"TCP\"}]}}",
+	    name, svc, eps);
+}
+
+/* More endpoints for one Service than the limit: the slice that takes
+ * it over is not taken, by name; other Services are not affected. */
+START_TEST(limit_endpoints)
+{
+	ipvssvc_kube *k;
+	ipvssvc_kube_watch *w;
+	ipvssvc_objects *o;
+	size_t nslice;
+
+	reset_server();
+	populate();
+	k = kube_token();
+	k->max_endpoints = 3;
+	ck_assert_int_eq(ipvssvc_objects_new(&o), 0);
+	ck_assert_int_eq(ipvssvc_kube_watch_new(k, o, NULL, NULL, &w), 0);
+	ck_assert(converge(w, 5000));
+	ck_assert_uint_eq(ipvssvc_objects_count(o, "EndpointSlice"), 2);
+	slice_apply_n("a-x2", "a", 2); /* a: 1 + 2: fine */
+	slice_apply_n("a-x3", "a", 1); /* a: 4: no */
+	slice_apply_n("c-x2", "c", 2); /* c: 3: fine */
+	svc_apply("default", "x1", "10.96.1.1", NULL);
+	{
+		uint64_t end = mono_ms() + 8000 * time_scale();
+
+		while (mono_ms() < end && !*cached_rv(w, "x1"))
+			ck_assert_int_ge(ipvssvc_kube_watch_step(w, 100), 0);
+	}
+	run_for(w, 300);
+	ck_assert_uint_eq(ipvssvc_objects_count(o, "EndpointSlice"), 4);
+	ck_assert_ptr_nonnull(strstr(diaglog, "EndpointSlice default/a-x3: "
+					      "Service "
+					      "default/a would have 4 "
+					      "endpoints, more "
+					      "than the limit of 3: the slice "
+					      "is not "
+					      "taken"));
+	/* through a list */
+	diaglog[0] = '\0';
+	ck_assert_int_eq(list_once(k, NULL, &nslice, NULL), 0);
+	ck_assert_uint_eq(nslice, 4);
+	ck_assert_ptr_nonnull(strstr(diaglog, "Service default/a would have 4 "
+					      "endpoints"));
+	ipvssvc_kube_watch_free(w);
+	ipvssvc_objects_free(o);
+	ipvssvc_kube_free(k);
+}
+END_TEST
+
+static ipvssvc_kube *load_kc(const char *name)
+{
+	ipvssvc_kube *k = NULL;
+	char *err = NULL;
+
+	ck_assert_int_eq(ipvssvc_kube_new_from_kubeconfig(path_in(name), NULL,
+							  &k, &err),
+			 0);
+	diaglog[0] = '\0';
+	ipvssvc_kube_set_diag(k, diag_fn, NULL);
+	return k;
+}
+
+/* Warnings at start: TLS verification off, secrets readable by others;
+ * never the secret itself. */
+START_TEST(security_warnings)
+{
+	ipvssvc_kube *k;
+
+	kubeconfig("kc-sec", cluster_ca_file(), "    token: " TOKEN "\n");
+	chmod(path_in("kc-sec"), 0600);
+	k = load_kc("kc-sec");
+	ck_assert_str_eq(diaglog, "");
+	ipvssvc_kube_free(k);
+
+	chmod(path_in("kc-sec"), 0644);
+	k = load_kc("kc-sec");
+	ck_assert_ptr_nonnull(strstr(diaglog, "kc-sec (it holds a credential) "
+					      "is readable or writable "
+					      "by group or others (mode "
+					      "0644)"));
+	/* once */
+	diaglog[0] = '\0';
+	ipvssvc_kube_set_diag(k, diag_fn, NULL);
+	ck_assert_str_eq(diaglog, "");
+	ipvssvc_kube_free(k);
+
+	write_file("tok-sec", "%s\n", TOKEN);
+	chmod(path_in("tok-sec"), 0640);
+	kubeconfig("kc-sec2", cluster_ca_file(), "    tokenFile: tok-sec\n");
+	chmod(path_in("kc-sec2"), 0644); /* no secret in it: fine */
+	k = load_kc("kc-sec2");
+	ck_assert_ptr_nonnull(strstr(diaglog, "the token file "));
+	ck_assert_ptr_nonnull(strstr(diaglog, "(mode 0640)"));
+	ck_assert_ptr_null(strstr(diaglog, "kc-sec2 is"));
+	ipvssvc_kube_free(k);
+
+	chmod(path_in("client.key"), 0644);
+	kubeconfig("kc-sec3", cluster_ca_file(),
+		   "    client-certificate: client.crt\n    client-key: "
+		   "client.key\n");
+	chmod(path_in("kc-sec3"), 0600);
+	k = load_kc("kc-sec3");
+	ck_assert_ptr_nonnull(strstr(diaglog, "the client key "));
+	ipvssvc_kube_free(k);
+	chmod(path_in("client.key"), 0600);
+	k = load_kc("kc-sec3");
+	ck_assert_str_eq(diaglog, "");
+	ipvssvc_kube_free(k);
+
+	kubeconfig("kc-sec4",
+		   "    server: https://127.0.0.1:1\n"
+		   "    insecure-skip-tls-verify: true\n",
+		   "    tokenFile: tok-sec\n");
+	chmod(path_in("tok-sec"), 0600);
+	k = load_kc("kc-sec4");
+	ck_assert_ptr_nonnull(strstr(diaglog, "<4> "));
+	ck_assert_ptr_nonnull(strstr(diaglog, "insecure-skip-tls-verify is "
+					      "set: the API server "
+					      "https://127.0.0.1:1 is not "
+					      "authenticated"));
+	ipvssvc_kube_free(k);
+	check_no_secret();
+}
+END_TEST
+
 /* The event-loop interface and the blocking run with a stop flag. */
 static volatile int stop_flag;
 
@@ -1568,6 +1923,8 @@ static Suite *kube_suite(void)
 	tcase_add_test(tc, framer_every_split);
 	tcase_add_test(tc, framer_errors);
 	tcase_add_test(tc, framer_5mb);
+	tcase_add_test(tc, framer_newline_cut);
+	tcase_add_test(tc, framer_endless);
 	tcase_add_test(tc, base64_and_backoff);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
@@ -1586,6 +1943,15 @@ static Suite *kube_suite(void)
 	tcase_add_loop_test(tc, same_rules_as_manifests, 0,
 			    ARRAY_SIZE(manifests));
 	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+
+	/* input limits and security warnings; a 50 MB object takes a while */
+	tc = tcase_create("limits");
+	tcase_add_test(tc, limit_object_size);
+	tcase_add_test(tc, limit_object_50mb);
+	tcase_add_test(tc, limit_endpoints);
+	tcase_add_test(tc, security_warnings);
+	tcase_set_timeout(tc, 240);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -19,6 +19,7 @@ def fail(n, line, why):
 
 def main():
     typed = {}
+    hists = {}
     seen_samples = set()
     text = sys.stdin.read()
     if not text.endswith("\n"):
@@ -54,6 +55,19 @@ def main():
             seen_samples.add(base)
         else:
             seen_samples.add(name)
+        if name.endswith("_bucket") and typed.get(base) == "histogram":
+            le = re.search(r'le="([^"]*)"', m.group(2) or "")
+            if not le:
+                fail(n, line, "bucket without le")
+            h = hists.setdefault(base, [])
+            bound = float(le.group(1))
+            if h and (bound <= h[-1][0] or float(value) < h[-1][1]):
+                fail(n, line, "buckets not increasing and cumulative")
+            h.append((bound, float(value)))
+        if name.endswith("_count") and typed.get(base) == "histogram":
+            h = hists.get(base)
+            if not h or h[-1][0] != float("inf") or h[-1][1] != float(value):
+                fail(n, line, "no +Inf bucket equal to the count")
         print(name, value)
 
 

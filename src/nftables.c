@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The nftables table and UDP conntrack cleanup, as sync, diff, cleanup
+ * and run drive them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ipvs-svc.h"
+
+/* What the daemon applied last: the same table is not loaded again. */
+static char *last_applied;
+static bool warned_unsupported;
+
+static void sysctl_on(const char *path)
+{
+	FILE *f = fopen(path, "we");
+
+	if (!f || fputs("1", f) < 0) {
+		log_warn("cannot set %s to 1: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return;
+	}
+	if (fclose(f) != 0)
+		log_warn("cannot set %s to 1: %s", path, strerror(errno));
+}
+
+int nft_build(const ipvssvc_state *desired, const ipvssvc_objects *objs,
+	      const ipvssvc_config *cfg, const struct options *o,
+	      ipvssvc_nft **ret)
+{
+	int r = ipvssvc_nft_build(
+		desired, objs, cfg,
+		o->masquerade_all ? IPVSSVC_NFT_MASQUERADE_ALL : 0, ret);
+
+	if (r < 0)
+		log_err("cannot build the nftables table: %s", strerror(-r));
+	return r;
+}
+
+int nft_apply(const ipvssvc_nft *nft, bool force)
+{
+	char *text;
+	int r;
+
+	r = ipvssvc_nft_format(nft, &text);
+	if (r < 0) {
+		log_err("cannot build the nftables table: %s", strerror(-r));
+		return r;
+	}
+	if (!force && last_applied && strcmp(last_applied, text) == 0) {
+		free(text);
+		return 0;
+	}
+	/* IPVS's masquerade needs conntrack for the nat chains to see it */
+	sysctl_on("/proc/sys/net/ipv4/vs/conntrack");
+	r = ipvssvc_nft_apply(nft, diag_to_log, NULL);
+	if (r == -EOPNOTSUPP) {
+		/* UML and small kernels: IPVS alone still works */
+		if (!warned_unsupported)
+			log_warn("the kernel has no nftables inet family: no "
+				 "masquerade, hairpin or Service address "
+				 "filtering");
+		warned_unsupported = true;
+		free(text);
+		return 0;
+	}
+	if (r < 0) {
+		log_err("cannot load the nftables table inet %s: %s",
+			IPVSSVC_NFT_TABLE, strerror(-r));
+		free(text);
+		free(last_applied);
+		last_applied = NULL;
+		return r;
+	}
+	log_info("nftables: table inet %s loaded: %zu rules, %zu set "
+		 "elements",
+		 IPVSSVC_NFT_TABLE, ipvssvc_nft_rule_count(nft),
+		 ipvssvc_nft_element_count(nft));
+	free(last_applied);
+	last_applied = text;
+	return 0;
+}
+
+int nft_diff_lines(const ipvssvc_nft *nft, char ***ret_lines, size_t *ret_n)
+{
+	int r = ipvssvc_nft_diff(nft, ret_lines, ret_n, diag_to_log, NULL);
+
+	if (r == -EOPNOTSUPP) {
+		log_info("the kernel has no nftables inet family");
+		*ret_lines = NULL;
+		*ret_n = 0;
+		return 0;
+	}
+	if (r < 0)
+		log_err("cannot read the nftables table inet %s: %s",
+			IPVSSVC_NFT_TABLE, strerror(-r));
+	return r;
+}
+
+int nft_print_diff(const ipvssvc_nft *nft, FILE *f, const char *header)
+{
+	char **lines;
+	size_t i, n;
+	int r;
+
+	r = nft_diff_lines(nft, &lines, &n);
+	if (r < 0)
+		return r;
+	if (n && header)
+		fprintf(f, "%s", header);
+	for (i = 0; i < n; i++)
+		fprintf(f, "  %s\n", lines[i]);
+	ipvssvc_nft_lines_free(lines, n);
+	return (int)(n > 0 ? n : 0);
+}
+
+void conntrack_after_plan(const ipvssvc_plan *plan,
+			  const ipvssvc_state *current)
+{
+	int r = ipvssvc_conntrack_cleanup(plan, current, diag_to_log, NULL);
+
+	if (r < 0)
+		log_warn("conntrack: cannot delete stale UDP entries: %s",
+			 strerror(-r));
+	else if (r > 0)
+		log_info("conntrack: deleted %d stale UDP entries", r);
+}
+
+void datapath_after_sync(const ipvssvc_plan *plan, const ipvssvc_state *current,
+			 const ipvssvc_state *desired,
+			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
+			 const struct options *o, bool full)
+{
+	ipvssvc_nft *nft;
+
+	if (plan)
+		conntrack_after_plan(plan, current);
+	if (nft_build(desired, objs, cfg, o, &nft) < 0)
+		return;
+	nft_apply(nft, full);
+	ipvssvc_nft_free(nft);
+}
+
+int nft_cleanup(bool dry_run)
+{
+	int r;
+
+	if (dry_run)
+		return 0;
+	r = ipvssvc_nft_delete(diag_to_log, NULL);
+	if (r == -EOPNOTSUPP)
+		r = 0;
+	if (r < 0)
+		log_err("cannot delete the nftables table inet %s: %s",
+			IPVSSVC_NFT_TABLE, strerror(-r));
+	free(last_applied);
+	last_applied = NULL;
+	return r;
+}
