@@ -454,9 +454,10 @@ has_rule "-A -t 10.97.0.10:80 -s rr" || fail "a Service lost after the API serve
 
 # --- SIGHUP resyncs; SIGTERM stops and leaves the rules ------------------
 kill -HUP $dpid
-sleep 0.5
+# the signal is read between syncs: a slow guest may be in one
+wait_for 10000 grep -q "SIGHUP" "$TMP/log" >/dev/null ||
+	fail "SIGHUP not logged within 10 s"
 kill -0 $dpid 2>/dev/null || fail "SIGHUP killed the daemon"
-grep -q "SIGHUP" "$TMP/log" || fail "SIGHUP not logged"
 rules > "$TMP/before"
 kill -TERM $dpid
 wait $dpid
