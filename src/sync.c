@@ -84,6 +84,21 @@ static int job_plan(struct job *j, const struct options *o, const char *cmd,
 	return 0;
 }
 
+/* The virtual servers of st that are not on its addresses: NodePorts. */
+static void add_nodeports(ipvssvc_state *rec, const ipvssvc_state *st)
+{
+	size_t i, n = ipvssvc_state_service_count(st);
+
+	for (i = 0; i < n; i++) {
+		const ipvssvc_service *svc = ipvssvc_state_service(st, i);
+		struct ipvssvc_ip ip;
+
+		ipvssvc_service_get_addr(svc, &ip);
+		if (ipvssvc_service_get_fwmark(svc) || !state_has_addr(st, &ip))
+			ipvssvc_state_add_service(rec, svc);
+	}
+}
+
 /*
  * The new NodePort record: the desired virtual servers outside the dummy
  * interface, and those recorded before that are still in the kernel
@@ -100,17 +115,7 @@ static void update_record(const struct options *o, const struct job *j,
 		log_err("out of memory");
 		return;
 	}
-	n = ipvssvc_state_service_count(j->desired);
-	for (i = 0; i < n; i++) {
-		const ipvssvc_service *svc =
-			ipvssvc_state_service(j->desired, i);
-		struct ipvssvc_ip ip;
-
-		ipvssvc_service_get_addr(svc, &ip);
-		if (ipvssvc_service_get_fwmark(svc) ||
-		    !state_has_addr(j->desired, &ip))
-			ipvssvc_state_add_service(rec, svc);
-	}
+	add_nodeports(rec, j->desired);
 	n = ipvssvc_plan_count(j->plan);
 	for (i = 0; i < n; i++)
 		if (ipvssvc_plan_op(j->plan, i) == IPVSSVC_OP_SVC_DEL &&
@@ -144,17 +149,7 @@ static void record_intent(const struct options *o, const struct job *j)
 
 	if (ipvssvc_state_new(&rec) < 0)
 		return;
-	n = ipvssvc_state_service_count(j->desired);
-	for (i = 0; i < n; i++) {
-		const ipvssvc_service *svc =
-			ipvssvc_state_service(j->desired, i);
-		struct ipvssvc_ip ip;
-
-		ipvssvc_service_get_addr(svc, &ip);
-		if (ipvssvc_service_get_fwmark(svc) ||
-		    !state_has_addr(j->desired, &ip))
-			ipvssvc_state_add_service(rec, svc);
-	}
+	add_nodeports(rec, j->desired);
 	n = ipvssvc_state_service_count(j->recorded);
 	for (i = 0; i < n; i++) {
 		const ipvssvc_service *svc =
