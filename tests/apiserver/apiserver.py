@@ -75,6 +75,10 @@ class State:
         self.current = {r: {} for r in RESOURCES}
         self.events = []  # (rv, resource, type, old, new)
         self.compacted = 0
+        # per resource, the newest event compaction removed: a watch
+        # still behind it has missed events and must get 410, as a real
+        # API server ends a watcher it can no longer serve
+        self.lost = {r: 0 for r in RESOURCES}
         self.faults = []
         self.log = []
         self.frozen = False  # watches deliver nothing while set
@@ -132,6 +136,9 @@ class State:
             self.records[r] = [x for x in self.records[r]
                                if x["deleted"] is None
                                or x["deleted"] > self.compacted]
+        for e in self.events:
+            if e[0] <= self.compacted:
+                self.lost[e[1]] = max(self.lost[e[1]], e[0])
         self.events = [e for e in self.events if e[0] > self.compacted]
 
     def snapshot(self, resource, at):
@@ -533,7 +540,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if now >= deadline or STATE.quit or STATE.drop_gen != drop_gen:
                 self.chunk(b"")
                 return
-            if STATE.expire_gen != expire_gen:
+            with STATE.cond:
+                behind = STATE.lost[resource] > last and not STATE.frozen
+            if STATE.expire_gen != expire_gen or behind:
                 with STATE.cond:
                     msg = "too old resource version: %d (%d)" % (
                         last, STATE.compacted)
@@ -545,7 +554,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 brv = None
                 with STATE.cond:
                     # everything up to STATE.rv was sent: say so
-                    if not self.new_events(resource, last):
+                    if not self.new_events(resource, last) and \
+                            STATE.lost[resource] <= last:
                         last = brv = max(last, STATE.rv)
                 if brv is not None:
                     self.send_event({"type": "BOOKMARK", "object": {
@@ -561,6 +571,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     STATE.cond.wait(max(0.01, min(wait, 0.2)))
                     evs = [] if STATE.frozen else \
                         self.new_events(resource, last)
+                if STATE.lost[resource] > last:
+                    evs = []  # the next round ends the watch with 410
                 for erv, _, typ, old, new in evs:
                     last = erv
                     om = old is not None and matches(old, ls, fs, ns)

@@ -164,10 +164,7 @@ i=0
 until converged; do
 	i=$((i + 1))
 	if [ $i -ge 20 ]; then
-		# KNOWN ISSUE (docs/RELIABILITY.md, issue 9): seen once in 4 runs,
-		# a Service deleted during the churn stayed programmed; under
-		# investigation, so reported loudly but not yet fatal here
-		echo "KNOWN ISSUE: the kernel does not match the API server after the churn"
+		fail "the kernel does not match the API server after the churn"
 		head -c 2000 "$TMP/diff" | sed 's/^/  | /'
 		break
 	fi

@@ -1237,7 +1237,8 @@ END_TEST
 /* 410 Gone while watching, after changes the watch never delivered
  * (deletions among them): relist and apply the difference. Case 0: an
  * ERROR event in the stream; case 1: the stream ends, the rewatch gets
- * HTTP 410; case 2: the relist's continue token expires too. */
+ * HTTP 410; case 2: the relist's continue token expires too; case 3:
+ * compaction overtakes the open watch (the soak test's lost deletion). */
 START_TEST(watch_gone_gap)
 {
 	ipvssvc_kube *k;
@@ -1275,6 +1276,10 @@ START_TEST(watch_gone_gap)
 	if (_i == 1) {
 		ctl("compact", "{}");
 		ctl("drop", "{}");
+	} else if (_i == 3) {
+		/* compacted under an open watch that has not yet sent the
+		 * changes: the server ends it with 410, nothing is lost */
+		ctl("compact", "{}");
 	} else {
 		ctl("expire", "{}");
 	}
@@ -1936,7 +1941,7 @@ static Suite *kube_suite(void)
 	tcase_add_loop_test(tc, refused, 0, 6);
 	tcase_add_test(tc, token_rotation);
 	tcase_add_test(tc, watch_events_bookmarks);
-	tcase_add_loop_test(tc, watch_gone_gap, 0, 3);
+	tcase_add_loop_test(tc, watch_gone_gap, 0, 4);
 	tcase_add_loop_test(tc, fault_survived, 0, ARRAY_SIZE(faults));
 	tcase_add_test(tc, big_object);
 	tcase_add_test(tc, run_and_poll);
