@@ -12,6 +12,9 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -137,6 +140,19 @@ struct daemon {
 	struct MHD_Daemon *healthz, *metricsd;
 	struct metrics m;
 };
+
+/*
+ * Give memory freed by a full sync back to the kernel. The heap itself
+ * stays flat under churn (massif), but glibc keeps freed pages in the
+ * arenas of the three threads that allocate (main, watch, HTTP), and
+ * resident memory crept by about 0.4 MB a minute.
+ */
+static void release_memory(void)
+{
+#if defined(__GLIBC__)
+	malloc_trim(0);
+#endif
+}
 
 static uint64_t mono_ms(void)
 {
@@ -455,6 +471,22 @@ static void on_service_built(void *userdata, const char *ns, const char *name,
 		return;
 	}
 	d->n_no_local++;
+}
+
+/* Forget the dirty Services' counts: a deleted one is not built again. */
+static void no_local_forget_dirty(struct daemon *d)
+{
+	size_t i = 0;
+
+	while (i < d->n_no_local) {
+		if (is_dirty(d, d->no_local[i].ns, d->no_local[i].name)) {
+			free(d->no_local[i].ns);
+			free(d->no_local[i].name);
+			d->no_local[i] = d->no_local[--d->n_no_local];
+		} else {
+			i++;
+		}
+	}
 }
 
 static void no_local_clear(struct daemon *d)
@@ -976,6 +1008,7 @@ static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
 
 	d->building = true;
 	d->model_diags = 0;
+	no_local_forget_dirty(d);
 	r = ipvssvc_model_build_services(d->objs, d->cfg, nss, names,
 					 d->n_dirty, on_service_built, d,
 					 &part);
@@ -1768,6 +1801,7 @@ static int main_loop(struct daemon *d)
 				 ipvssvc_objects_count(d->objs, "EndpointSlic"
 								"e"));
 			do_sync(d, true);
+			release_memory();
 			synced = true;
 			sd_notify(0, "READY=1");
 			log_notice_msg("ready: %zu virtual servers, %zu real "
@@ -1782,6 +1816,7 @@ static int main_loop(struct daemon *d)
 			if (d->full_due || now - d->last_full_ms >= period) {
 				d->full_due = false;
 				do_sync(d, true);
+				release_memory();
 			}
 		}
 		now = mono_ms();

@@ -261,6 +261,18 @@ else
 	fail "/metrics does not answer or does not parse"
 	head -20 "$TMP/metrics" 2>/dev/null | sed 's/^/  | /'
 fi
+# a deleted Service no longer counts as one without local endpoints
+no_local_is() {
+	curl -sf "http://127.0.0.1:$MPORT/metrics" |
+		grep -qx "kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_policy=\"$1\"} $2"
+}
+ctl delete '{"resource": "services", "namespace": "default", "name": "itp-local"}'
+if wait_for 3000 no_local_is internal 0 >/dev/null &&
+	no_local_is external 1; then
+	echo "ok: no_local_endpoints_total follows a deleted Service"
+else
+	fail "metrics: no_local_endpoints_total{internal} still counts a deleted Service"
+fi
 
 # --- graceful termination: a held TCP connection drains at weight 0 ------
 . "$top_srcdir/tests/kernel/lib/pods.sh"

@@ -120,7 +120,8 @@ done
 python3 "$DATA/churn.py" "$url" "$TMP/pki/ca.crt" "$SECONDS_" "$RATE" \
 	> "$TMP/churn" 2>&1 &
 cpid=$!
-# samples every 2 s from the start of the churn: t_s, fds, rss_kb
+# samples every 2 s from the start of the churn: t_s, fds, rss_kb,
+# anon_kb, file_kb
 python3 "$DATA/sample.py" $dpid 2 "$TMP/samples" "$TMP/stop" \
 	"http://127.0.0.1:$MPORT/metrics" "http://127.0.0.1:$HPORT/healthz" &
 spid=$!
@@ -142,11 +143,13 @@ $1 <= w { if ($2 > wf) wf = $2; if ($3 > wr) wr = $3; next }
 {
 	n++; if ($2 > mf) mf = $2; if ($3 > mr) mr = $3
 	sx += $1; sy += $3; sxx += $1 * $1; sxy += $1 * $3
+	sa += $4; sxa += $1 * $4; sf += $5; sxf += $1 * $5
 }
 END {
 	if (n < 3) { print "soak: too few samples after the warm-up"; exit 2 }
-	slope = (n * sxy - sx * sy) / (n * sxx - sx * sx) * 60
-	printf "soak: %d samples after the warm-up: fds max %d (warm-up %d), VmRSS max %d kB (warm-up %d kB), trend %+.1f kB/min\n", n, mf, wf, mr, wr, slope
+	d = (n * sxx - sx * sx) / 60
+	slope = (n * sxy - sx * sy) / d
+	printf "soak: %d samples after the warm-up: fds max %d (warm-up %d), VmRSS max %d kB (warm-up %d kB), trend %+.1f kB/min (anonymous %+.1f, file-backed %+.1f)\n", n, mf, wf, mr, wr, slope, (n * sxa - sx * sa) / d, (n * sxf - sx * sf) / d
 	exit !(mf <= wf + fs && mr <= wr + rs)
 }' "$TMP/samples" || fail "descriptors or memory grew beyond the bound"
 [ -s "$TMP/samples.notes" ] &&

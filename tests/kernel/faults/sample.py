@@ -3,8 +3,9 @@
 """sample.py PID INTERVAL OUT STOPFILE [URL...]: a process's resources.
 
 Every INTERVAL seconds until PID exits or STOPFILE exists: appends
-"t_s fds rss_kb" (seconds since the start, open descriptors from
-/proc/PID/fd, VmRSS from /proc/PID/status) to OUT, and fetches each URL
+"t_s fds rss_kb anon_kb file_kb" (seconds since the start, open
+descriptors from /proc/PID/fd, VmRSS and its anonymous and file-backed
+parts from /proc/PID/status) to OUT, and fetches each URL
 (the daemon's /metrics and /healthz: scrapes are part of the load);
 a URL that does not answer is noted in OUT.notes. In-process, so that
 sampling costs no fork and exec in a slow guest.
@@ -22,18 +23,21 @@ def main():
     t0 = time.monotonic()
     with open(out, "w", buffering=1) as f, \
             open(out + ".notes", "w", buffering=1) as notes:
-        f.write("t_s\tfds\trss_kb\n")
+        f.write("t_s\tfds\trss_kb\tanon_kb\tfile_kb\n")
         while not os.path.exists(stop):
             try:
                 fds = len(os.listdir("/proc/%s/fd" % pid))
-                rss = 0
+                v = {}
                 with open("/proc/%s/status" % pid) as st:
                     for line in st:
-                        if line.startswith("VmRSS:"):
-                            rss = int(line.split()[1])
+                        k = line.split(":")[0]
+                        if k in ("VmRSS", "RssAnon", "RssFile"):
+                            v[k] = int(line.split()[1])
             except OSError:
                 break
-            f.write("%.1f\t%d\t%d\n" % (time.monotonic() - t0, fds, rss))
+            f.write("%.1f\t%d\t%d\t%d\t%d\n" % (
+                time.monotonic() - t0, fds, v.get("VmRSS", 0),
+                v.get("RssAnon", 0), v.get("RssFile", 0)))
             for u in urls:
                 try:
                     with urllib.request.urlopen(u, timeout=10) as r:
