@@ -975,6 +975,31 @@ static bool any_outside(const ipvssvc_state *st)
 	return false;
 }
 
+/*
+ * Have a and b the same virtual servers outside the dummy interface? Then
+ * the record of our NodePorts stays as it is, and an endpoint change
+ * need not rebuild it from the whole programmed state.
+ */
+static bool same_outside(const ipvssvc_state *a, const ipvssvc_state *b)
+{
+	size_t i, n, na = 0, nb = 0;
+
+	n = a ? ipvssvc_state_service_count(a) : 0;
+	for (i = 0; i < n; i++) {
+		const ipvssvc_service *svc = ipvssvc_state_service(a, i);
+
+		if (on_dummy(a, svc))
+			continue;
+		na++;
+		if (!b || !ipvssvc_state_find(b, svc) || on_dummy(b, svc))
+			return false;
+	}
+	n = b ? ipvssvc_state_service_count(b) : 0;
+	for (i = 0; i < n; i++)
+		nb += !on_dummy(b, ipvssvc_state_service(b, i));
+	return na == nb;
+}
+
 static void log_synced(struct daemon *d, const char *what, size_t services,
 		       size_t n, size_t failed)
 {
@@ -1047,12 +1072,12 @@ static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
 	if (r < 0)
 		goto fail;
 	n = ipvssvc_plan_count(plan);
-	outside = any_outside(part) || any_outside(old);
+	outside = !same_outside(part, old);
 	/*
 	 * NodePorts about to be made are recorded first: a run killed in
 	 * the middle must not leave ones that no record names.
 	 */
-	if (n && any_outside(part) && ipvssvc_state_new(&rec) == 0) {
+	if (n && outside && any_outside(part) && ipvssvc_state_new(&rec) == 0) {
 		add_outside(rec, d->programmed);
 		add_outside(rec, old);
 		add_outside(rec, part);
