@@ -233,6 +233,44 @@ fi
 out=$(ask -b "$OUTSIDER" 203.0.113.10 80)
 [ "${out%%/*}" = a ] || fail "an LB IP without ranges refused $OUTSIDER ('$out')"
 
+# --- UDP: from no endpoints to some while a client keeps sending ----------
+# While dns has no endpoint IPVS drops the client's datagrams before
+# conntrack confirms an entry, but an entry toward its address can still
+# exist (made before the virtual server was, or by another path): one is
+# made here with k-ct. The sync that brings the endpoint deletes it
+# (issue 7), the entries of other Services stay, and the client's
+# datagrams reach the Pod.
+K_CT=$top_builddir/tests/kernel/k-ct
+[ -x "$K_CT" ] || make -s -C "$top_builddir" tests/kernel/k-ct >/dev/null 2>&1
+if sync_to udp-none.yaml; then
+	echo "  (UDP client starts at $(date +%T), dns has no endpoints)"
+	$EXT "$PEER" -S -i 100 -T 60 10.96.0.20 53 >"$TMP/udp0.out" 2>&1 &
+	udp_pid=$!
+	echo $udp_pid >>"$TMP/pids"
+	"$K_CT" add "$CLIENT" 40053 10.96.0.20 53 &&
+		"$K_CT" add "$CLIENT" 40054 10.96.0.30 53 ||
+		fail "k-ct could not add conntrack entries"
+	n0=$("$K_CT" count 10.96.0.20 53 40053)
+	sleep 2
+	: >"$TMP/udp0.out"
+	sync_to base.yaml -v 1
+	n1=$("$K_CT" count 10.96.0.20 53 40053)
+	other=$("$K_CT" count 10.96.0.30 53 40054)
+	sleep 3
+	kill "$udp_pid" 2>/dev/null
+	wait "$udp_pid" 2>/dev/null
+	after=$(tail -n 10 "$TMP/udp0.out" | grep -c '^c/')
+	if [ "${n0:-0}" -ge 1 ] && [ "${n1:-1}" = 0 ] && [ "${other:-0}" = 1 ] &&
+		grep -q "conntrack: deleted [1-9][0-9]* stale UDP" "$TMP/sync.out" &&
+		[ "$after" = 10 ]; then
+		pass "UDP none to some: $n0 entry for dns deleted, an unrelated one kept, Pod c answers"
+	else
+		fail "UDP none to some: dns entries $n0 then $n1, other $other, $after of the last 10 answered by c"
+		grep -i conntrack "$TMP/sync.out" | sed 's/^/  | /'
+		sort "$TMP/udp0.out" | uniq -c | sed 's/^/  | /'
+	fi
+fi
+
 # --- UDP: the only Pod replaced while a client keeps sending --------------
 echo "  (UDP client starts at $(date +%T))"
 $EXT "$PEER" -S -i 100 -T 120 10.96.0.20 53 >"$TMP/udp.out" 2>&1 &
