@@ -77,15 +77,7 @@ static int run_cleanup(const struct options *o)
 	if (record_read(o, &recorded) < 0)
 		goto out;
 	/* NodePorts of the given Services are ours even if not recorded */
-	for (i = 0; i < ipvssvc_state_service_count(desired); i++) {
-		const ipvssvc_service *svc = ipvssvc_state_service(desired, i);
-		struct ipvssvc_ip ip;
-
-		ipvssvc_service_get_addr(svc, &ip);
-		if (ipvssvc_service_get_fwmark(svc) ||
-		    !state_has_addr(desired, &ip))
-			ipvssvc_state_add_service(recorded, svc);
-	}
+	record_add_nodeports(recorded, desired);
 	r = ipvssvc_plan_cleanup(current, recorded, cfg, &plan);
 	if (r < 0) {
 		log_err("cannot plan the cleanup: %s", strerror(-r));

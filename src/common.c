@@ -624,6 +624,28 @@ bool state_has_addr(const ipvssvc_state *st, const struct ipvssvc_ip *ip)
 	return false;
 }
 
+bool state_on_dummy(const ipvssvc_state *st, const ipvssvc_service *svc)
+{
+	struct ipvssvc_ip ip;
+
+	if (ipvssvc_service_get_fwmark(svc))
+		return false;
+	ipvssvc_service_get_addr(svc, &ip);
+	return state_has_addr(st, &ip);
+}
+
+void record_add_nodeports(ipvssvc_state *rec, const ipvssvc_state *st)
+{
+	size_t i, n = st ? ipvssvc_state_service_count(st) : 0;
+
+	for (i = 0; i < n; i++) {
+		const ipvssvc_service *svc = ipvssvc_state_service(st, i);
+
+		if (!state_on_dummy(st, svc) && !ipvssvc_state_find(rec, svc))
+			ipvssvc_state_add_service(rec, svc);
+	}
+}
+
 /* --- the NodePort ownership record -------------------------------------- */
 /*
  * One line per virtual server ipvs-svc created outside its dummy

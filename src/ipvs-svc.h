@@ -110,6 +110,11 @@ int apply_plan(ipvssvc_ctx *ctx, const ipvssvc_plan *plan, const char *what,
 
 /* Sorted address set lookups over a state's addresses. */
 bool state_has_addr(const ipvssvc_state *st, const struct ipvssvc_ip *ip);
+/* Is svc on one of st's addresses (kube-ipvs0), not a NodePort or fwmark? */
+bool state_on_dummy(const ipvssvc_state *st, const ipvssvc_service *svc);
+/* Add to rec, once each, st's virtual servers off the dummy interface: the
+ * NodePorts the record names. st NULL: nothing. */
+void record_add_nodeports(ipvssvc_state *rec, const ipvssvc_state *st);
 
 /* JSON output helpers. */
 void json_quote(FILE *f, const char *s);

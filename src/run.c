@@ -875,32 +875,6 @@ static void graceful_check(struct daemon *d, uint64_t now)
 /* --- syncing ----------------------------------------------------------------
  */
 
-static bool on_dummy(const ipvssvc_state *st, const ipvssvc_service *svc)
-{
-	struct ipvssvc_ip ip;
-
-	if (ipvssvc_service_get_fwmark(svc))
-		return false;
-	ipvssvc_service_get_addr(svc, &ip);
-	return state_has_addr(st, &ip);
-}
-
-/* The virtual servers of st outside the dummy interface: our NodePorts. */
-static void add_outside(ipvssvc_state *rec, const ipvssvc_state *st)
-{
-	size_t i, n;
-
-	if (!st)
-		return;
-	n = ipvssvc_state_service_count(st);
-	for (i = 0; i < n; i++) {
-		const ipvssvc_service *svc = ipvssvc_state_service(st, i);
-
-		if (!on_dummy(st, svc) && !ipvssvc_state_find(rec, svc))
-			ipvssvc_state_add_service(rec, svc);
-	}
-}
-
 static void count_programmed(struct daemon *d, const ipvssvc_state *st)
 {
 	size_t i, n = ipvssvc_state_service_count(st), rs = 0;
@@ -970,7 +944,7 @@ static bool any_outside(const ipvssvc_state *st)
 	size_t i, n = ipvssvc_state_service_count(st);
 
 	for (i = 0; i < n; i++)
-		if (!on_dummy(st, ipvssvc_state_service(st, i)))
+		if (!state_on_dummy(st, ipvssvc_state_service(st, i)))
 			return true;
 	return false;
 }
@@ -988,15 +962,15 @@ static bool same_outside(const ipvssvc_state *a, const ipvssvc_state *b)
 	for (i = 0; i < n; i++) {
 		const ipvssvc_service *svc = ipvssvc_state_service(a, i);
 
-		if (on_dummy(a, svc))
+		if (state_on_dummy(a, svc))
 			continue;
 		na++;
-		if (!b || !ipvssvc_state_find(b, svc) || on_dummy(b, svc))
+		if (!b || !ipvssvc_state_find(b, svc) || state_on_dummy(b, svc))
 			return false;
 	}
 	n = b ? ipvssvc_state_service_count(b) : 0;
 	for (i = 0; i < n; i++)
-		nb += !on_dummy(b, ipvssvc_state_service(b, i));
+		nb += !state_on_dummy(b, ipvssvc_state_service(b, i));
 	return na == nb;
 }
 
@@ -1078,9 +1052,9 @@ static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
 	 * the middle must not leave ones that no record names.
 	 */
 	if (n && outside && any_outside(part) && ipvssvc_state_new(&rec) == 0) {
-		add_outside(rec, d->programmed);
-		add_outside(rec, old);
-		add_outside(rec, part);
+		record_add_nodeports(rec, d->programmed);
+		record_add_nodeports(rec, old);
+		record_add_nodeports(rec, part);
 		record_write(&d->o, rec);
 		ipvssvc_state_free(rec);
 		rec = NULL;
@@ -1118,7 +1092,7 @@ static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
 			    false);
 	/* the record of our NodePorts changes only with NodePorts */
 	if (outside && ipvssvc_state_new(&rec) == 0) {
-		add_outside(rec, d->programmed);
+		record_add_nodeports(rec, d->programmed);
 		record_write(&d->o, rec);
 		ipvssvc_state_free(rec);
 	}
@@ -1211,8 +1185,8 @@ static int do_sync(struct daemon *d, bool full)
 	r = ipvssvc_state_new(&rec);
 	if (r < 0)
 		goto out;
-	add_outside(rec, d->start_record);
-	add_outside(rec, d->programmed);
+	record_add_nodeports(rec, d->start_record);
+	record_add_nodeports(rec, d->programmed);
 	r = ipvssvc_plan_build(desired, full ? current : d->programmed, rec,
 			       d->cfg, &plan);
 	if (r < 0) {
@@ -1223,7 +1197,7 @@ static int do_sync(struct daemon *d, bool full)
 	if (n) {
 		/* recorded before any write: killed midway, the next run
 		 * still owns every NodePort this one may have made */
-		add_outside(rec, desired);
+		record_add_nodeports(rec, desired);
 		record_write(&d->o, rec);
 		r = apply_plan(d->ctx, plan, full ? "verify" : "sync", &res);
 		if (r < 0)
@@ -1262,7 +1236,7 @@ static int do_sync(struct daemon *d, bool full)
 		ipvssvc_state_free(rec);
 		r = ipvssvc_state_new(&rec);
 		if (r == 0) {
-			add_outside(rec, desired);
+			record_add_nodeports(rec, desired);
 			record_write(&d->o, rec);
 		}
 		count_programmed(d, desired);

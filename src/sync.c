@@ -84,21 +84,6 @@ static int job_plan(struct job *j, const struct options *o, const char *cmd,
 	return 0;
 }
 
-/* The virtual servers of st that are not on its addresses: NodePorts. */
-static void add_nodeports(ipvssvc_state *rec, const ipvssvc_state *st)
-{
-	size_t i, n = ipvssvc_state_service_count(st);
-
-	for (i = 0; i < n; i++) {
-		const ipvssvc_service *svc = ipvssvc_state_service(st, i);
-		struct ipvssvc_ip ip;
-
-		ipvssvc_service_get_addr(svc, &ip);
-		if (ipvssvc_service_get_fwmark(svc) || !state_has_addr(st, &ip))
-			ipvssvc_state_add_service(rec, svc);
-	}
-}
-
 /*
  * The new NodePort record: the desired virtual servers outside the dummy
  * interface, and those recorded before that are still in the kernel
@@ -115,7 +100,7 @@ static void update_record(const struct options *o, const struct job *j,
 		log_err("out of memory");
 		return;
 	}
-	add_nodeports(rec, j->desired);
+	record_add_nodeports(rec, j->desired);
 	n = ipvssvc_plan_count(j->plan);
 	for (i = 0; i < n; i++)
 		if (ipvssvc_plan_op(j->plan, i) == IPVSSVC_OP_SVC_DEL &&
@@ -145,19 +130,12 @@ static void update_record(const struct options *o, const struct job *j,
 static void record_intent(const struct options *o, const struct job *j)
 {
 	ipvssvc_state *rec;
-	size_t i, n;
 
 	if (ipvssvc_state_new(&rec) < 0)
 		return;
-	add_nodeports(rec, j->desired);
-	n = ipvssvc_state_service_count(j->recorded);
-	for (i = 0; i < n; i++) {
-		const ipvssvc_service *svc =
-			ipvssvc_state_service(j->recorded, i);
-
-		if (!ipvssvc_state_find(rec, svc))
-			ipvssvc_state_add_service(rec, svc);
-	}
+	record_add_nodeports(rec, j->desired);
+	/* a record has no addresses: all of it */
+	record_add_nodeports(rec, j->recorded);
 	record_write(o, rec);
 	ipvssvc_state_free(rec);
 }
