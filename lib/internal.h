@@ -23,11 +23,14 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
-/* A real server. Ports are in host byte order. */
+/*
+ * A real server. Ports are in host byte order. Kept small: a daemon at
+ * scale holds one per endpoint, several times over while it plans.
+ */
 struct ipvssvc_dest {
 	struct ipvssvc_ip addr;
 	uint16_t port;
-	enum ipvssvc_fwd fwd;
+	uint8_t fwd; /* enum ipvssvc_fwd */
 	uint32_t weight;
 	uint32_t u_threshold;
 	uint32_t l_threshold;
@@ -35,7 +38,12 @@ struct ipvssvc_dest {
 	uint32_t active_conns;
 	uint32_t inact_conns;
 	uint32_t persist_conns;
-	struct ipvssvc_stats stats;
+	/*
+	 * Netlink dumps only; NULL otherwise. Points into storage of the
+	 * container that holds the dest (a service's dest_stats, a dumped
+	 * list's element), so a copy into any other container drops it.
+	 */
+	const struct ipvssvc_stats *stats;
 };
 
 /*
@@ -67,6 +75,8 @@ struct ipvssvc_service {
 	struct ipvssvc_dest *dests;
 	size_t n_dests;
 	size_t cap_dests;
+	/* the counters dests[].stats point to (kernel dumps only) */
+	struct ipvssvc_stats *dest_stats;
 };
 
 struct ipvssvc_state {
@@ -119,6 +129,12 @@ static inline uint64_t ipvssvc_origin_hash(const char *ns, const char *name)
 	return h ? h : 1;
 }
 
+/* nft.c: the commands that turn the table old into nft (for tests) */
+struct ipvssvc_nft;
+int ipvssvc_nft_update_script(const struct ipvssvc_nft *old,
+			      const struct ipvssvc_nft *nft, char **ret_text,
+			      size_t *ret_changed);
+
 /* state.c */
 void ipvssvc_service_init(struct ipvssvc_service *svc);
 /* Frees what svc owns (origin strings, dests), not svc itself. */
@@ -134,9 +150,13 @@ int ipvssvc_service_attrs_equal(const struct ipvssvc_service *a,
 int ipvssvc_service_set_origin(struct ipvssvc_service *svc,
 			       enum ipvssvc_origin origin, const char *ns,
 			       const char *name, const char *port_name);
-/* Append a real server (no copy of counters needed); keeps order lazily. */
+/* Append a real server, without its stats; keeps order lazily. */
 int ipvssvc_service_push_dest(struct ipvssvc_service *svc,
 			      const struct ipvssvc_dest *dest);
+/* Make room for n more real servers, exactly. */
+int ipvssvc_service_reserve_dests(struct ipvssvc_service *svc, size_t n);
+/* Drop the real servers (and their stats), keeping the array. */
+void ipvssvc_service_reset_dests(struct ipvssvc_service *svc);
 void ipvssvc_service_sort_dests(struct ipvssvc_service *svc);
 const struct ipvssvc_dest *
 ipvssvc_service_find_dest(const struct ipvssvc_service *svc,

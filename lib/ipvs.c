@@ -548,7 +548,7 @@ static int parse_service(struct nlattr *nest, struct ipvssvc_service *svc)
 }
 
 static int parse_dest(struct nlattr *nest, int svc_family,
-		      struct ipvssvc_dest *dest)
+		      struct ipvssvc_dest *dest, struct ipvssvc_stats *stats)
 {
 	struct nlattr *tb[IPVS_DEST_ATTR_MAX + 1];
 	uint16_t af = (uint16_t)svc_family, port;
@@ -574,7 +574,7 @@ static int parse_dest(struct nlattr *nest, int svc_family,
 	attr_u32(tb[IPVS_DEST_ATTR_INACT_CONNS], &dest->inact_conns);
 	attr_u32(tb[IPVS_DEST_ATTR_PERSIST_CONNS], &dest->persist_conns);
 	return parse_stats(tb[IPVS_DEST_ATTR_STATS64], tb[IPVS_DEST_ATTR_STATS],
-			   &dest->stats);
+			   stats);
 }
 
 static int ipvs_parse(const struct nlmsghdr *h, struct nlattr **tb)
@@ -920,38 +920,58 @@ struct dest_sink {
 	int family;
 	/* either into a service's array, or into a list of objects */
 	struct ipvssvc_service *svc;
+	struct ipvssvc_stats *stats; /* svc: one per dest pushed */
 	struct ipvssvc_dest **v;
 	size_t n, cap;
+};
+
+/* An element of ipvssvc_dest_dump()'s list: the dest and its stats. */
+struct dumped_dest {
+	struct ipvssvc_dest d;
+	struct ipvssvc_stats stats;
 };
 
 static int parse_dest_msg(const struct nlmsghdr *h, void *arg)
 {
 	struct nlattr *tb[IPVS_CMD_ATTR_MAX + 1];
 	struct dest_sink *s = arg;
-	struct ipvssvc_dest d, *p;
+	struct ipvssvc_dest d;
+	struct ipvssvc_stats st;
+	struct dumped_dest *p;
 	int r;
 
 	if (ipvs_parse(h, tb) < 0)
 		return -EBADMSG;
-	r = parse_dest(tb[IPVS_CMD_ATTR_DEST], s->family, &d);
+	r = parse_dest(tb[IPVS_CMD_ATTR_DEST], s->family, &d, &st);
 	if (r < 0)
 		return r;
-	if (s->svc)
-		return ipvssvc_service_push_dest(s->svc, &d);
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
-		struct ipvssvc_dest **v = realloc(s->v, cap * sizeof(*v));
+		void *v = s->svc ? realloc(s->stats, cap * sizeof(*s->stats))
+				 : realloc(s->v, cap * sizeof(*s->v));
 
 		if (!v)
 			return -ENOMEM;
-		s->v = v;
+		if (s->svc)
+			s->stats = v;
+		else
+			s->v = v;
 		s->cap = cap;
+	}
+	if (s->svc) {
+		r = ipvssvc_service_push_dest(s->svc, &d);
+		if (r == 0)
+			s->stats[s->n++] = st;
+		return r;
 	}
 	p = malloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	*p = d;
-	s->v[s->n++] = p;
+	p->d = d;
+	p->stats = st;
+	p->d.stats = &p->stats;
+	/* d comes first: freeing the dest frees its stats */
+	s->v[s->n++] = &p->d;
 	return 0;
 }
 
@@ -974,11 +994,25 @@ static int dest_dump(struct ipvssvc_ctx *ctx, const struct ipvssvc_service *svc,
 	return ipvssvc_nl_request(ctx, ctx->genl, msg, parse_dest_msg, sink);
 }
 
+/* Replace svc's real servers with the kernel's, stats included. */
 int ipvssvc_dest_dump_into(struct ipvssvc_ctx *ctx, struct ipvssvc_service *svc)
 {
 	struct dest_sink sink = {.svc = svc};
+	size_t i;
+	int r;
 
-	return dest_dump(ctx, svc, &sink);
+	ipvssvc_service_reset_dests(svc);
+	r = dest_dump(ctx, svc, &sink);
+	if (r < 0 || sink.n != svc->n_dests) {
+		free(sink.stats);
+		ipvssvc_service_reset_dests(svc);
+		return r < 0 ? r : -EBADMSG;
+	}
+	/* the dests move when sorted; the stats stay where they are */
+	svc->dest_stats = sink.stats;
+	for (i = 0; i < sink.n; i++)
+		svc->dests[i].stats = &sink.stats[i];
+	return 0;
 }
 
 _public_ int ipvssvc_dest_dump(ipvssvc_ctx *ctx, const ipvssvc_service *svc,
@@ -1061,5 +1095,6 @@ int ipvssvc_ipvs_parse_reply(const void *buf, size_t len, uint32_t seq,
 	ipvssvc_service_free(svc);
 	ipvssvc_service_list_free(l.v, l.n);
 	ipvssvc_dest_list_free(sink.v, sink.n);
+	free(sink.stats);
 	return r;
 }

@@ -633,7 +633,7 @@ static int emit(struct mctx *m, const struct vs_req *q)
 	struct ipvssvc_service *svc;
 	struct vskey *k;
 	uint64_t h;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	if (ipvssvc_config_is_excluded(m->cfg, q->addr))
@@ -690,6 +690,10 @@ static int emit(struct mctx *m, const struct vs_req *q)
 	r = ipvssvc_service_set_origin(svc, q->origin, q->so->ns, q->so->name,
 				       q->sp->name);
 	svc->origin_hash = ipvssvc_origin_hash(q->so->ns, q->so->name);
+	for (i = 0, n = 0; i < q->eps->n; i++)
+		n += q->sel[i] ? 1 : 0;
+	if (r == 0 && n)
+		r = ipvssvc_service_reserve_dests(svc, n);
 	for (i = 0; r == 0 && i < q->eps->n; i++) {
 		struct ipvssvc_dest d = {0};
 

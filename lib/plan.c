@@ -35,14 +35,24 @@ struct plan_op {
 	enum ipvssvc_op op;
 	size_t svc; /* index in plan->svcs */
 	size_t old; /* SVC_EDIT: plan->svcs, DEST_EDIT: plan->old_dests */
-	struct ipvssvc_dest dest;
-	struct ipvssvc_ip addr;
+	union {
+		struct ipvssvc_dest dest; /* DEST_* */
+		struct ipvssvc_ip addr; /* ADDR_* */
+	};
 };
 
+/*
+ * The operations, one array per phase: they are made in the order of the
+ * states' merge and run in the order of the phases, and a cold plan at
+ * scale is too big to copy into that order (it was the peak of a first
+ * sync's memory). Operation i is found by the phases' counts.
+ */
 struct ipvssvc_plan {
 	char ifname[IPVSSVC_IFNAME_MAX];
-	struct plan_op *ops;
-	size_t n_ops, cap_ops;
+	struct plan_op *ops[_PHASE_MAX];
+	size_t n_ops[_PHASE_MAX], cap_ops[_PHASE_MAX];
+	size_t n_total;
+	size_t last_svc; /* plan->svcs index named by the last operation */
 	/* copies of the virtual servers the operations name, without dests */
 	struct ipvssvc_service **svcs;
 	size_t n_svcs, cap_svcs;
@@ -88,11 +98,14 @@ static int grow(void **v, size_t *cap, size_t n, size_t size)
 
 static struct plan_op *push_op(struct ipvssvc_plan *p, enum ipvssvc_op op)
 {
+	enum phase ph = op_phase(op);
 	struct plan_op *o;
 
-	if (grow((void **)&p->ops, &p->cap_ops, p->n_ops, sizeof(*p->ops)) < 0)
+	if (grow((void **)&p->ops[ph], &p->cap_ops[ph], p->n_ops[ph],
+		 sizeof(*p->ops[ph])) < 0)
 		return NULL;
-	o = &p->ops[p->n_ops++];
+	o = &p->ops[ph][p->n_ops[ph]++];
+	p->n_total++;
 	memset(o, 0, sizeof(*o));
 	o->op = op;
 	o->svc = NO_INDEX;
@@ -115,6 +128,7 @@ static int keep_svc(struct ipvssvc_plan *p, const struct ipvssvc_service *svc,
 	*c = *svc;
 	c->origin_ns = c->origin_name = c->origin_port = NULL;
 	c->dests = NULL;
+	c->dest_stats = NULL;
 	c->n_dests = c->cap_dests = 0;
 	if (ipvssvc_service_set_origin(c, svc->origin, svc->origin_ns,
 				       svc->origin_name,
@@ -148,6 +162,7 @@ static int add_svc_op(struct ipvssvc_plan *p, enum ipvssvc_op op, size_t svc,
 		return -ENOMEM;
 	o->svc = svc;
 	o->old = old;
+	p->last_svc = svc;
 	return 0;
 }
 
@@ -160,12 +175,15 @@ static int add_dest_op(struct ipvssvc_plan *p, enum ipvssvc_op op, size_t svc,
 	if (!o)
 		return -ENOMEM;
 	o->svc = svc;
+	p->last_svc = svc;
 	o->dest = *dest;
+	o->dest.stats = NULL; /* points into a state the plan may outlive */
 	if (old) {
 		if (grow((void **)&p->old_dests, &p->cap_old_dests,
 			 p->n_old_dests, sizeof(*p->old_dests)) < 0)
 			return -ENOMEM;
 		p->old_dests[p->n_old_dests] = *old;
+		p->old_dests[p->n_old_dests].stats = NULL;
 		o->old = p->n_old_dests++;
 	}
 	return 0;
@@ -233,32 +251,26 @@ static int plan_new(const ipvssvc_config *cfg, struct ipvssvc_plan **ret)
 		return -ENOMEM;
 	snprintf(p->ifname, sizeof(p->ifname), "%s",
 		 ifname && *ifname ? ifname : "kube-ipvs0");
+	p->last_svc = NO_INDEX;
 	*ret = p;
 	return 0;
 }
 
-/* Stable counting sort of the operations by phase: O(n). */
-static int order_ops(struct ipvssvc_plan *p)
+/* Give back what growth by doubling left unused: plans can be large. */
+static void fit_ops(struct ipvssvc_plan *p)
 {
-	size_t start[_PHASE_MAX + 1] = {0};
 	struct plan_op *v;
-	size_t i;
+	int ph;
 
-	if (p->n_ops < 2)
-		return 0;
-	for (i = 0; i < p->n_ops; i++)
-		start[op_phase(p->ops[i].op) + 1]++;
-	for (i = 1; i <= _PHASE_MAX; i++)
-		start[i] += start[i - 1];
-	v = malloc(p->n_ops * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	for (i = 0; i < p->n_ops; i++)
-		v[start[op_phase(p->ops[i].op)]++] = p->ops[i];
-	free(p->ops);
-	p->ops = v;
-	p->cap_ops = p->n_ops;
-	return 0;
+	for (ph = 0; ph < _PHASE_MAX; ph++) {
+		if (p->n_ops[ph] == p->cap_ops[ph] || !p->n_ops[ph])
+			continue;
+		v = realloc(p->ops[ph], p->n_ops[ph] * sizeof(*v));
+		if (v) {
+			p->ops[ph] = v;
+			p->cap_ops[ph] = p->n_ops[ph];
+		}
+	}
 }
 
 /* Real servers of a virtual server present on both sides. */
@@ -333,7 +345,7 @@ static int plan_update(struct ipvssvc_plan *p,
 	r = plan_dests(p, svc, want, have);
 	/* drop the copy again when nothing names it */
 	if (r == 0 && old == NO_INDEX && p->n_svcs == svc + 1 &&
-	    (p->n_ops == 0 || p->ops[p->n_ops - 1].svc != svc)) {
+	    p->last_svc != svc) {
 		ipvssvc_service_clear(p->svcs[svc]);
 		free(p->svcs[svc]);
 		p->n_svcs--;
@@ -451,7 +463,7 @@ _public_ int ipvssvc_plan_build(const ipvssvc_state *desired_,
 		}
 	}
 	if (r == 0)
-		r = order_ops(p);
+		fit_ops(p);
 	if (r < 0) {
 		ipvssvc_plan_free(p);
 		return r;
@@ -496,7 +508,7 @@ _public_ int ipvssvc_plan_cleanup(const ipvssvc_state *current_,
 	    !push_op(p, IPVSSVC_OP_LINK_DEL))
 		r = -ENOMEM;
 	if (r == 0)
-		r = order_ops(p);
+		fit_ops(p);
 	if (r < 0) {
 		ipvssvc_plan_free(p);
 		return r;
@@ -508,6 +520,7 @@ _public_ int ipvssvc_plan_cleanup(const ipvssvc_state *current_,
 _public_ void ipvssvc_plan_free(ipvssvc_plan *plan)
 {
 	size_t i;
+	int ph;
 
 	if (!plan)
 		return;
@@ -516,19 +529,29 @@ _public_ void ipvssvc_plan_free(ipvssvc_plan *plan)
 		free(plan->svcs[i]);
 	}
 	free(plan->svcs);
-	free(plan->ops);
+	for (ph = 0; ph < _PHASE_MAX; ph++)
+		free(plan->ops[ph]);
 	free(plan->old_dests);
 	free(plan);
 }
 
 _public_ size_t ipvssvc_plan_count(const ipvssvc_plan *plan)
 {
-	return plan ? plan->n_ops : 0;
+	return plan ? plan->n_total : 0;
 }
 
 static const struct plan_op *get_op(const ipvssvc_plan *plan, size_t i)
 {
-	return plan && i < plan->n_ops ? &plan->ops[i] : NULL;
+	int ph;
+
+	if (!plan)
+		return NULL;
+	for (ph = 0; ph < _PHASE_MAX; ph++) {
+		if (i < plan->n_ops[ph])
+			return &plan->ops[ph][i];
+		i -= plan->n_ops[ph];
+	}
+	return NULL;
 }
 
 _public_ enum ipvssvc_op ipvssvc_plan_op(const ipvssvc_plan *plan, size_t i)
@@ -955,7 +978,7 @@ _public_ int ipvssvc_plan_build_part(const ipvssvc_state *desired_part_,
 			j++;
 	}
 	if (r == 0)
-		r = order_ops(p);
+		fit_ops(p);
 	if (r < 0) {
 		ipvssvc_plan_free(p);
 		return r;

@@ -18,10 +18,19 @@ _public_ int ipvssvc_service_new(ipvssvc_service **ret)
 	return 0;
 }
 
+static const struct ipvssvc_stats *dest_stats_of(const ipvssvc_service *svc,
+						 size_t i)
+{
+	static const struct ipvssvc_stats none;
+
+	return svc->dests[i].stats ? svc->dests[i].stats : &none;
+}
+
 _public_ int ipvssvc_service_dup(const ipvssvc_service *svc,
 				 ipvssvc_service **ret)
 {
 	ipvssvc_service *c;
+	size_t i;
 
 	if (!svc || !ret)
 		return -EINVAL;
@@ -31,6 +40,7 @@ _public_ int ipvssvc_service_dup(const ipvssvc_service *svc,
 	*c = *svc;
 	c->origin_ns = c->origin_name = c->origin_port = NULL;
 	c->dests = NULL;
+	c->dest_stats = NULL;
 	c->n_dests = c->cap_dests = 0;
 	if (ipvssvc_service_set_origin(c, svc->origin, svc->origin_ns,
 				       svc->origin_name, svc->origin_port) < 0)
@@ -41,6 +51,18 @@ _public_ int ipvssvc_service_dup(const ipvssvc_service *svc,
 			goto oom;
 		memcpy(c->dests, svc->dests, svc->n_dests * sizeof(*c->dests));
 		c->n_dests = c->cap_dests = svc->n_dests;
+		for (i = 0; i < c->n_dests; i++)
+			c->dests[i].stats = NULL;
+	}
+	/* the stats stay with svc's storage: copy it, repoint the dests */
+	if (svc->dest_stats && svc->n_dests) {
+		c->dest_stats = malloc(svc->n_dests * sizeof(*c->dest_stats));
+		if (!c->dest_stats)
+			goto oom;
+		for (i = 0; i < c->n_dests; i++) {
+			c->dest_stats[i] = *dest_stats_of(svc, i);
+			c->dests[i].stats = &c->dest_stats[i];
+		}
 	}
 	*ret = c;
 	return 0;
@@ -399,5 +421,7 @@ _public_ void ipvssvc_dest_get_conns(const ipvssvc_dest *dest, uint32_t *active,
 _public_ void ipvssvc_dest_get_stats(const ipvssvc_dest *dest,
 				     struct ipvssvc_stats *ret)
 {
-	*ret = dest->stats;
+	static const struct ipvssvc_stats none;
+
+	*ret = dest->stats ? *dest->stats : none;
 }

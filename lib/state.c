@@ -63,9 +63,18 @@ void ipvssvc_service_clear(struct ipvssvc_service *svc)
 	free(svc->origin_name);
 	free(svc->origin_port);
 	free(svc->dests);
+	free(svc->dest_stats);
 	svc->origin_ns = svc->origin_name = svc->origin_port = NULL;
 	svc->dests = NULL;
+	svc->dest_stats = NULL;
 	svc->n_dests = svc->cap_dests = 0;
+}
+
+void ipvssvc_service_reset_dests(struct ipvssvc_service *svc)
+{
+	free(svc->dest_stats);
+	svc->dest_stats = NULL;
+	svc->n_dests = 0;
 }
 
 static int dup_str(char **dst, const char *src)
@@ -94,19 +103,34 @@ int ipvssvc_service_set_origin(struct ipvssvc_service *svc,
 	return 0;
 }
 
+static int resize_dests(struct ipvssvc_service *svc, size_t cap)
+{
+	struct ipvssvc_dest *d = realloc(svc->dests, cap * sizeof(*d));
+
+	if (!d)
+		return -ENOMEM;
+	svc->dests = d;
+	svc->cap_dests = cap;
+	return 0;
+}
+
+int ipvssvc_service_reserve_dests(struct ipvssvc_service *svc, size_t n)
+{
+	if (svc->cap_dests - svc->n_dests >= n)
+		return 0;
+	if (n > SIZE_MAX / sizeof(*svc->dests) - svc->n_dests)
+		return -ENOMEM;
+	return resize_dests(svc, svc->n_dests + n);
+}
+
 int ipvssvc_service_push_dest(struct ipvssvc_service *svc,
 			      const struct ipvssvc_dest *dest)
 {
-	if (svc->n_dests == svc->cap_dests) {
-		size_t cap = svc->cap_dests ? svc->cap_dests * 2 : 4;
-		struct ipvssvc_dest *d = realloc(svc->dests, cap * sizeof(*d));
-
-		if (!d)
-			return -ENOMEM;
-		svc->dests = d;
-		svc->cap_dests = cap;
-	}
-	svc->dests[svc->n_dests++] = *dest;
+	if (svc->n_dests == svc->cap_dests &&
+	    resize_dests(svc, svc->cap_dests ? svc->cap_dests * 2 : 4) < 0)
+		return -ENOMEM;
+	svc->dests[svc->n_dests] = *dest;
+	svc->dests[svc->n_dests++].stats = NULL;
 	return 0;
 }
 
@@ -119,14 +143,27 @@ void ipvssvc_service_sort_dests(struct ipvssvc_service *svc)
 {
 	size_t i, j;
 
-	if (svc->n_dests < 2)
-		return;
-	qsort(svc->dests, svc->n_dests, sizeof(*svc->dests), dest_qcmp);
-	/* a real server is unique per virtual server: keep the first */
-	for (i = 1, j = 0; i < svc->n_dests; i++)
-		if (ipvssvc_dest_key_cmp(&svc->dests[j], &svc->dests[i]))
-			svc->dests[++j] = svc->dests[i];
-	svc->n_dests = j + 1;
+	if (svc->n_dests > 1) {
+		qsort(svc->dests, svc->n_dests, sizeof(*svc->dests), dest_qcmp);
+		/* a real server is unique per virtual server: keep the first */
+		for (i = 1, j = 0; i < svc->n_dests; i++)
+			if (ipvssvc_dest_key_cmp(&svc->dests[j],
+						 &svc->dests[i]))
+				svc->dests[++j] = svc->dests[i];
+		svc->n_dests = j + 1;
+	}
+}
+
+/* Growth by doubling can leave most of an array unused: states live long. */
+static void fit_dests(struct ipvssvc_service *svc)
+{
+	if (svc->n_dests == 0 && svc->cap_dests) {
+		free(svc->dests);
+		svc->dests = NULL;
+		svc->cap_dests = 0;
+	} else if (svc->cap_dests - svc->n_dests > svc->n_dests / 4) {
+		(void)resize_dests(svc, svc->n_dests);
+	}
 }
 
 const struct ipvssvc_dest *
@@ -187,8 +224,10 @@ void ipvssvc_state_sort(struct ipvssvc_state *st)
 	/* qsort's base must not be NULL, even for no elements */
 	if (st->n_svcs > 1)
 		qsort(st->svcs, st->n_svcs, sizeof(*st->svcs), svc_qcmp);
-	for (i = 0; i < st->n_svcs; i++)
+	for (i = 0; i < st->n_svcs; i++) {
 		ipvssvc_service_sort_dests(st->svcs[i]);
+		fit_dests(st->svcs[i]);
+	}
 	if (st->n_addrs > 1) {
 		qsort(st->addrs, st->n_addrs, sizeof(*st->addrs), ip_qcmp);
 		for (i = 1, j = 0; i < st->n_addrs; i++)

@@ -387,8 +387,11 @@ START_TEST(t_stats)
 	ipvssvc_service *svc = svc_make(IPPROTO_TCP, "10.96.0.1", 80, "rr");
 	struct ipvssvc_ip vip = ip("10.96.0.1");
 	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(80)};
-	ipvssvc_service *got;
+	ipvssvc_service *got, *dup;
 	ipvssvc_dest **dl;
+	ipvssvc_state *st;
+	const ipvssvc_service *in;
+	struct ipvssvc_stats ds;
 	size_t nd;
 	uint32_t active, inact, persist;
 	int fd, i;
@@ -420,11 +423,23 @@ START_TEST(t_stats)
 	ipvssvc_service_free(got);
 	ck_assert_int_eq(ipvssvc_dest_dump(ctx, svc, &dl, &nd), 0);
 	ck_assert_uint_eq(nd, 1);
-	ck_assert_uint_eq(dl[0]->stats.conns, 1);
+	ipvssvc_dest_get_stats(dl[0], &ds);
+	ck_assert_uint_eq(ds.conns, 1);
 	ipvssvc_dest_get_conns(dl[0], &active, &inact, &persist);
 	ck_assert_uint_eq(active + inact, 1);
 	ck_assert_uint_eq(persist, 0);
 	ipvssvc_dest_list_free(dl, nd);
+	/* the whole read keeps each real server's counters, and so does a
+	 * copy of the virtual server after the state is gone */
+	ck_assert_int_eq(ipvssvc_state_read(ctx, "ipvs0", &st), 0);
+	in = ipvssvc_state_find(st, svc);
+	ck_assert_ptr_nonnull(in);
+	ck_assert_uint_eq(ipvssvc_service_get_dest_count(in), 1);
+	ck_assert_int_eq(ipvssvc_service_dup(in, &dup), 0);
+	ipvssvc_state_free(st);
+	ipvssvc_dest_get_stats(ipvssvc_service_get_dest(dup, 0), &ds);
+	ck_assert_uint_eq(ds.conns, 1);
+	ipvssvc_service_free(dup);
 	ipvssvc_service_free(svc);
 }
 END_TEST
@@ -508,7 +523,8 @@ START_TEST(t_read_ipvsadm)
 			ck_abort_msg("unexpected real server %s", a);
 		}
 		ck_assert_uint_eq(d->active_conns, 0);
-		ck_assert_uint_eq(d->stats.conns, 0);
+		ck_assert_ptr_nonnull(d->stats);
+		ck_assert_uint_eq(d->stats->conns, 0);
 	}
 	ipvssvc_dest_list_free(dl, nd);
 	ipvssvc_service_free(key);
