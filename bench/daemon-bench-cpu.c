@@ -8,6 +8,9 @@
  * plan, put it back. Prints the median and maximum of each, and of a
  * whole rebuild and plan for comparison. Times are CPU time of the
  * thread (CLOCK_THREAD_CPUTIME_ID): a loaded machine does not inflate them.
+ * After each change it also builds the nftables table from the programmed
+ * state and works out the set elements that differ from the last one,
+ * which is what the daemon sends (ipvssvc_nft_update()).
  *
  *   daemon-bench-cpu MANIFESTS [K [M]]   (M: endpoints per Service, 10)
  */
@@ -19,6 +22,8 @@
 #include <time.h>
 
 #include <ipvs-svc/ipvs-svc.h>
+
+#include "internal.h" /* ipvssvc_nft_update_script() */
 
 static double now_us(void)
 {
@@ -54,7 +59,8 @@ int main(int argc, char **argv)
 	/* IPVSSVC_BENCH_SCAN=1: take by scanning, as after a Service change */
 	bool scan = getenv("IPVSSVC_BENCH_SCAN") != NULL;
 	double *t_model, *t_take, *t_plan, *t_put, *t_total, t0, t1;
-	double w_model, w_plan;
+	double *t_nft, *t_nft_diff, w_model, w_plan;
+	ipvssvc_nft *nft, *last_nft = NULL;
 
 	if (argc < 2 || !n) {
 		fprintf(stderr, "usage: daemon-bench-cpu MANIFESTS [K]\n");
@@ -76,7 +82,10 @@ int main(int argc, char **argv)
 	t_plan = calloc(n, sizeof(double));
 	t_put = calloc(n, sizeof(double));
 	t_total = calloc(n, sizeof(double));
-	if (!t_model || !t_take || !t_plan || !t_put || !t_total)
+	t_nft = calloc(n, sizeof(double));
+	t_nft_diff = calloc(n, sizeof(double));
+	if (!t_model || !t_take || !t_plan || !t_put || !t_total || !t_nft ||
+	    !t_nft_diff)
 		return 1;
 	for (k = 0; k < n; k++) {
 		char name[32], ns[32], json[16384], eps[12288];
@@ -145,6 +154,27 @@ int main(int argc, char **argv)
 		ipvssvc_plan_free(plan);
 		ipvssvc_state_free(part);
 		ipvssvc_state_free(old);
+
+		t0 = now_us();
+		if (ipvssvc_nft_build(programmed, objs, cfg, 0, &nft) < 0)
+			return 1;
+		t1 = now_us();
+		t_nft[k] = t1 - t0;
+		if (last_nft) {
+			char *script;
+			size_t changed;
+
+			if (ipvssvc_nft_update_script(last_nft, nft, &script,
+						      &changed) < 0)
+				return 1;
+			t_nft_diff[k - 1] = now_us() - t1;
+			if (k == 1)
+				printf("one change: %zu nftables elements\n",
+				       changed);
+			free(script);
+		}
+		ipvssvc_nft_free(last_nft);
+		last_nft = nft;
 	}
 	t0 = now_us();
 	if (ipvssvc_model_build(objs, cfg, &whole) < 0)
@@ -161,9 +191,13 @@ int main(int argc, char **argv)
 	report("plan the part", t_plan, n);
 	report("put it back", t_put, n);
 	report("incremental, in all", t_total, n);
+	report("nftables: build the table", t_nft, n);
+	if (n > 1)
+		report("nftables: elements changed", t_nft_diff, n - 1);
 	printf("%-28s %9.1f us\n", "whole model (before)", w_model);
 	printf("%-28s %9.1f us (%zu operations: must be 0)\n",
 	       "whole plan (before)", w_plan, ipvssvc_plan_count(plan));
+	ipvssvc_nft_free(last_nft);
 	ipvssvc_plan_free(plan);
 	ipvssvc_state_free(whole);
 	ipvssvc_state_free(programmed);
@@ -173,6 +207,8 @@ int main(int argc, char **argv)
 	free(t_take);
 	free(t_plan);
 	free(t_put);
+	free(t_nft);
+	free(t_nft_diff);
 	free(t_total);
 	return 0;
 }

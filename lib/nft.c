@@ -142,6 +142,24 @@ static int strv_push(struct strv *s, const char *str)
 	return 0;
 }
 
+/* Room for n pointers in s (which then borrows its strings). */
+static int grow_ptrs(struct strv *s, size_t n)
+{
+	size_t cap = s->cap ? s->cap : 16;
+	char **v;
+
+	if (n <= s->cap)
+		return 0;
+	while (cap < n)
+		cap *= 2;
+	v = realloc(s->v, cap * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -500,7 +518,7 @@ _public_ int ipvssvc_nft_format(const ipvssvc_nft *nft, char **ret_text)
 	buf_puts(&b, "table inet " IPVSSVC_NFT_TABLE "\n"
 		     "delete table inet " IPVSSVC_NFT_TABLE "\n"
 		     "table inet " IPVSSVC_NFT_TABLE " {\n"
-		     "\tcomment \"managed by ipvs-svc: replaced on every "
+		     "\tcomment \"managed by ipvs-svc: changed on every "
 		     "sync\"\n");
 	for (s = 0; s < N_SETS; s++)
 		for (f = 0; f < 2; f++) {
@@ -672,6 +690,123 @@ _public_ int ipvssvc_nft_apply(const ipvssvc_nft *nft, ipvssvc_diag_fn fn,
 	r = nft_run(text, NULL, fn, userdata, false);
 	free(text);
 	return r;
+}
+
+/* One "add element" or "delete element" command for a set's list. */
+static void buf_elements(struct buf *b, const char *verb, int s, int f,
+			 char *const *v, size_t n)
+{
+	size_t i;
+
+	if (!n)
+		return;
+	buf_puts(b, verb);
+	buf_puts(b, " element inet " IPVSSVC_NFT_TABLE " ");
+	buf_puts(b, set_defs[s].name);
+	buf_puts(b, f ? "-v6 { " : "-v4 { ");
+	for (i = 0; i < n; i++) {
+		if (i)
+			buf_puts(b, ", ");
+		buf_puts(b, v[i]);
+	}
+	buf_puts(b, " }\n");
+}
+
+/*
+ * What turns the table old into nft: set elements only, since the rules
+ * are fixed. Deletions come first, so that an interval set never holds
+ * the old and the new range at once (nft refuses overlaps). *ret_text is
+ * empty when nothing differs.
+ */
+int ipvssvc_nft_update_script(const ipvssvc_nft *old, const ipvssvc_nft *nft,
+			      char **ret_text, size_t *ret_changed)
+{
+	struct buf b = {NULL, 0, 0, 0};
+	struct strv del = {0}, add = {0};
+	size_t changed = 0;
+	int pass, s, f;
+
+	for (pass = 0; pass < 2; pass++)
+		for (s = 0; s < N_SETS; s++)
+			for (f = 0; f < 2; f++) {
+				/* pass 0 deletes what old has alone */
+				const struct strv *a = pass ? &nft->sets[s][f]
+							    : &old->sets[s][f];
+				const struct strv *o = pass ? &old->sets[s][f]
+							    : &nft->sets[s][f];
+				struct strv *out = pass ? &add : &del;
+				size_t i = 0, j = 0;
+				int c;
+
+				out->n = 0;
+				while (i < a->n) {
+					c = j < o->n ? strcmp(a->v[i], o->v[j])
+						     : -1;
+					if (c > 0) {
+						j++;
+						continue;
+					}
+					if (c < 0 &&
+					    grow_ptrs(out, out->n + 1) < 0) {
+						b.err = -ENOMEM;
+						break;
+					}
+					if (c < 0)
+						out->v[out->n++] = a->v[i];
+					else
+						j++;
+					i++;
+				}
+				changed += out->n;
+				buf_elements(&b, pass ? "add" : "delete", s, f,
+					     out->v, out->n);
+			}
+	/* the vectors borrowed their strings */
+	free(del.v);
+	free(add.v);
+	if (!b.err && !b.p)
+		buf_add(&b, "", 0);
+	if (b.err) {
+		free(b.p);
+		return b.err;
+	}
+	*ret_text = b.p;
+	*ret_changed = changed;
+	return 0;
+}
+
+_public_ int ipvssvc_nft_update(const ipvssvc_nft *old, const ipvssvc_nft *nft,
+				size_t *ret_changed, ipvssvc_diag_fn fn,
+				void *userdata)
+{
+	size_t changed = 0;
+	char *text = NULL;
+	int r;
+
+	if (!nft)
+		return -EINVAL;
+	if (old) {
+		r = ipvssvc_nft_update_script(old, nft, &text, &changed);
+		if (r < 0)
+			return r;
+		/* quiet: a failure here is repaired below, and told then */
+		r = *text ? nft_run(text, NULL, NULL, NULL, true) : 0;
+		free(text);
+		if (r == 0) {
+			if (ret_changed)
+				*ret_changed = changed;
+			return 0;
+		}
+		if (r == -EOPNOTSUPP)
+			return r;
+		/* changed behind our back (deleted, edited): load it whole */
+	}
+	r = ipvssvc_nft_apply(nft, fn, userdata);
+	if (r < 0)
+		return r;
+	if (ret_changed)
+		*ret_changed = ipvssvc_nft_element_count(nft);
+	return 0;
 }
 
 _public_ int ipvssvc_nft_delete(ipvssvc_diag_fn fn, void *userdata)

@@ -578,6 +578,7 @@ enum {
 	A_GRACEFUL,
 	A_INTERFACE,
 	A_STATE_DIR,
+	A_TRAFFIC,
 };
 
 static const struct option run_options[] = {
@@ -602,6 +603,7 @@ static const struct option run_options[] = {
 	{"ipvs-graceful-period", required_argument, NULL, A_GRACEFUL},
 	{"interface", required_argument, NULL, A_INTERFACE},
 	{"state-dir", required_argument, NULL, A_STATE_DIR},
+	{"traffic-metrics", required_argument, NULL, A_TRAFFIC},
 	{"v", required_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{NULL, 0, NULL, 0},
@@ -637,6 +639,10 @@ static const char run_help[] =
 	"  --healthz-bind-address A:P    /healthz, /livez (0.0.0.0:10256;\n"
 	"                                empty: off)\n"
 	"  --metrics-bind-address A:P    /metrics (127.0.0.1:10249)\n"
+	"  --traffic-metrics LEVEL       IPVS counters on /metrics: none\n"
+	"                                (default), virtual-servers, or\n"
+	"                                real-servers (a series each; at\n"
+	"                                scale, large and slow to read)\n"
 	"  --service-proxy-name NAME     only Services with this label\n"
 	"  --interface NAME              the dummy interface (kube-ipvs0)\n"
 	"  --state-dir DIR               the NodePort record (/run/ipvs-svc)\n"
@@ -784,6 +790,19 @@ int run_parse_args(int argc, char **argv, struct run_settings *s)
 			break;
 		case A_NODEPORT:
 			s->nodeport_addresses = optarg;
+			break;
+		case A_TRAFFIC:
+			if (strcmp(optarg, "none") == 0)
+				s->traffic_metrics = TRAFFIC_NONE;
+			else if (strcmp(optarg, "virtual-servers") == 0)
+				s->traffic_metrics = TRAFFIC_VIRTUAL_SERVERS;
+			else if (strcmp(optarg, "real-servers") == 0)
+				s->traffic_metrics = TRAFFIC_REAL_SERVERS;
+			else
+				return usage_error("--traffic-metrics takes "
+						   "none, virtual-servers or "
+						   "real-servers, not '%s'%s",
+						   optarg, "");
 			break;
 		case A_CLUSTER:
 			s->cluster_cidr = optarg;

@@ -128,15 +128,19 @@ const char *service_label(const ipvssvc_service *svc, char *buf, size_t len);
 int nft_build(const ipvssvc_state *desired, const ipvssvc_objects *objs,
 	      const ipvssvc_config *cfg, const struct options *o,
 	      ipvssvc_nft **ret);
-/* Load the table; unless force, only when it differs from the last one. */
-int nft_apply(const ipvssvc_nft *nft, bool force);
+/* Load the whole table (sync, and the daemon's full syncs). */
+int nft_apply(const ipvssvc_nft *nft);
 int nft_diff_lines(const ipvssvc_nft *nft, char ***ret_lines, size_t *ret_n);
 /* Print the differences under header; their number or -errno. */
 int nft_print_diff(const ipvssvc_nft *nft, FILE *f, const char *header);
 void conntrack_after_plan(const ipvssvc_plan *plan,
 			  const ipvssvc_state *current);
-/* After a sync applied plan (may be NULL): conntrack, then the table. */
-void datapath_after_sync(const ipvssvc_plan *plan, const ipvssvc_state *current,
+/*
+ * After a sync applied *plan (may be NULL): conntrack, then the table.
+ * The plan is freed in between (*plan set to NULL): at scale it and the
+ * table's elements are the largest things a first sync holds.
+ */
+void datapath_after_sync(ipvssvc_plan **plan, const ipvssvc_state *current,
 			 const ipvssvc_state *desired,
 			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
 			 const struct options *o, bool full);

@@ -11,9 +11,13 @@
 
 #include "ipvs-svc.h"
 
-/* What the daemon applied last: the same table is not loaded again. */
-static char *last_applied;
-static bool warned_unsupported;
+/*
+ * What the daemon applied last: later syncs send only the set elements
+ * that differ from it. Unsupported: the kernel has no inet family; asked
+ * again on each full sync only.
+ */
+static ipvssvc_nft *last_nft;
+static bool unsupported, warned_unsupported;
 
 static void sysctl_on(const char *path)
 {
@@ -42,47 +46,62 @@ int nft_build(const ipvssvc_state *desired, const ipvssvc_objects *objs,
 	return r;
 }
 
-int nft_apply(const ipvssvc_nft *nft, bool force)
+static void no_inet_family(void)
 {
-	char *text;
+	/* UML and small kernels: IPVS alone still works */
+	if (!warned_unsupported)
+		log_warn("the kernel has no nftables inet family: no "
+			 "masquerade, hairpin or Service address filtering");
+	warned_unsupported = true;
+	unsupported = true;
+}
+
+int nft_apply(const ipvssvc_nft *nft)
+{
 	int r;
 
-	r = ipvssvc_nft_format(nft, &text);
-	if (r < 0) {
-		log_err("cannot build the nftables table: %s", strerror(-r));
-		return r;
-	}
-	if (!force && last_applied && strcmp(last_applied, text) == 0) {
-		free(text);
-		return 0;
-	}
 	/* IPVS's masquerade needs conntrack for the nat chains to see it */
 	sysctl_on("/proc/sys/net/ipv4/vs/conntrack");
 	r = ipvssvc_nft_apply(nft, diag_to_log, NULL);
 	if (r == -EOPNOTSUPP) {
-		/* UML and small kernels: IPVS alone still works */
-		if (!warned_unsupported)
-			log_warn("the kernel has no nftables inet family: no "
-				 "masquerade, hairpin or Service address "
-				 "filtering");
-		warned_unsupported = true;
-		free(text);
+		no_inet_family();
 		return 0;
 	}
 	if (r < 0) {
 		log_err("cannot load the nftables table inet %s: %s",
 			IPVSSVC_NFT_TABLE, strerror(-r));
-		free(text);
-		free(last_applied);
-		last_applied = NULL;
 		return r;
 	}
+	unsupported = false;
 	log_info("nftables: table inet %s loaded: %zu rules, %zu set "
 		 "elements",
 		 IPVSSVC_NFT_TABLE, ipvssvc_nft_rule_count(nft),
 		 ipvssvc_nft_element_count(nft));
-	free(last_applied);
-	last_applied = text;
+	return 0;
+}
+
+/* The daemon's: the elements that changed since last_nft, or all. */
+static int nft_update(const ipvssvc_nft *nft, bool whole)
+{
+	size_t changed = 0;
+	int r;
+
+	if (whole || !last_nft)
+		return nft_apply(nft);
+	r = ipvssvc_nft_update(last_nft, nft, &changed, diag_to_log, NULL);
+	if (r == -EOPNOTSUPP) {
+		no_inet_family();
+		return -EOPNOTSUPP;
+	}
+	if (r < 0) {
+		log_err("cannot update the nftables table inet %s: %s",
+			IPVSSVC_NFT_TABLE, strerror(-r));
+		return r;
+	}
+	if (changed)
+		log_info("nftables: table inet %s updated: %zu set elements "
+			 "changed",
+			 IPVSSVC_NFT_TABLE, changed);
 	return 0;
 }
 
@@ -131,19 +150,28 @@ void conntrack_after_plan(const ipvssvc_plan *plan,
 		log_info("conntrack: deleted %d stale UDP entries", r);
 }
 
-void datapath_after_sync(const ipvssvc_plan *plan, const ipvssvc_state *current,
+void datapath_after_sync(ipvssvc_plan **plan, const ipvssvc_state *current,
 			 const ipvssvc_state *desired,
 			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
 			 const struct options *o, bool full)
 {
 	ipvssvc_nft *nft;
 
-	if (plan)
-		conntrack_after_plan(plan, current);
+	if (*plan)
+		conntrack_after_plan(*plan, current);
+	ipvssvc_plan_free(*plan);
+	*plan = NULL;
+	if (unsupported && !full)
+		return;
 	if (nft_build(desired, objs, cfg, o, &nft) < 0)
 		return;
-	nft_apply(nft, full);
-	ipvssvc_nft_free(nft);
+	if (nft_update(nft, full) < 0 || unsupported) {
+		/* unknown what the kernel holds: the next load is whole */
+		ipvssvc_nft_free(nft);
+		nft = NULL;
+	}
+	ipvssvc_nft_free(last_nft);
+	last_nft = nft;
 }
 
 int nft_cleanup(bool dry_run)
@@ -158,7 +186,7 @@ int nft_cleanup(bool dry_run)
 	if (r < 0)
 		log_err("cannot delete the nftables table inet %s: %s",
 			IPVSSVC_NFT_TABLE, strerror(-r));
-	free(last_applied);
-	last_applied = NULL;
+	ipvssvc_nft_free(last_nft);
+	last_nft = NULL;
 	return r;
 }

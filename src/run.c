@@ -72,6 +72,7 @@ struct metrics {
 	uint64_t queued_mono, updated_mono;
 	uint64_t health_timeout_ms;
 	ipvssvc_ctx *ctx; /* the scrape's own kernel context */
+	enum traffic_level traffic; /* --traffic-metrics */
 	/* the daemon's view, for the Services' names; written under lock */
 	ipvssvc_state *const *programmed;
 	const char *ifname;
@@ -1088,7 +1089,7 @@ static int sync_part(struct daemon *d, uint64_t t0, uint64_t req0)
 	if (r < 0)
 		goto fail;
 	/* nftables table and UDP conntrack entries follow IPVS */
-	datapath_after_sync(plan, old, d->programmed, d->objs, d->cfg, &d->o,
+	datapath_after_sync(&plan, old, d->programmed, d->objs, d->cfg, &d->o,
 			    false);
 	/* the record of our NodePorts changes only with NodePorts */
 	if (outside && ipvssvc_state_new(&rec) == 0) {
@@ -1204,7 +1205,7 @@ static int do_sync(struct daemon *d, bool full)
 			goto out;
 	}
 	/* nftables table and UDP conntrack entries follow IPVS */
-	datapath_after_sync(plan, full ? current : d->programmed, desired,
+	datapath_after_sync(&plan, full ? current : d->programmed, desired,
 			    d->objs, d->cfg, &d->o, full);
 	if (full && n)
 		log_notice_msg("repaired %zu differences with the kernel "
@@ -1449,18 +1450,54 @@ static void label_value(char *out, size_t len, const char *s)
 	out[i] = '\0';
 }
 
-static void traffic_metrics(struct metrics *m, struct buf *b)
+/*
+ * What a scrape reads from the kernel for --traffic-metrics, before it
+ * takes the lock that syncs take too: at 10,000 virtual servers the read
+ * of every real server is 11,000 netlink dumps, seconds in which a sync
+ * must not wait.
+ */
+struct traffic {
+	ipvssvc_state *st; /* real-servers: the whole read */
+	ipvssvc_service **list; /* virtual-servers: one dump */
+	size_t n;
+};
+
+static void traffic_read(const struct metrics *m, struct traffic *t)
 {
-	ipvssvc_state *st;
-	size_t i, j, n;
+	memset(t, 0, sizeof(*t));
+	if (!m->ctx)
+		return;
+	if (m->traffic == TRAFFIC_REAL_SERVERS) {
+		if (ipvssvc_state_read(m->ctx, m->ifname, &t->st) == 0)
+			t->n = ipvssvc_state_service_count(t->st);
+	} else if (m->traffic == TRAFFIC_VIRTUAL_SERVERS) {
+		if (ipvssvc_service_dump(m->ctx, &t->list, &t->n) < 0)
+			t->n = 0;
+	}
+}
+
+static const ipvssvc_service *traffic_svc(const struct traffic *t, size_t i)
+{
+	return t->st ? ipvssvc_state_service(t->st, i) : t->list[i];
+}
+
+static void traffic_free(struct traffic *t)
+{
+	ipvssvc_state_free(t->st);
+	ipvssvc_service_list_free(t->list, t->list ? t->n : 0);
+}
+
+static void traffic_metrics(struct metrics *m, const struct traffic *t,
+			    struct buf *b)
+{
+	size_t i, j, n = t->n;
 	static const char *const names[] = {"connections", "packets_in",
 					    "packets_out", "bytes_in",
 					    "bytes_out"};
 	int k;
 
-	if (!m->ctx || ipvssvc_state_read(m->ctx, m->ifname, &st) < 0)
+	if (!n)
 		return;
-	n = ipvssvc_state_service_count(st);
 	for (k = 0; k < 5; k++) {
 		bprintf(b,
 			"# HELP ipvs_svc_virtual_server_%s_total IPVS %s of "
@@ -1468,8 +1505,7 @@ static void traffic_metrics(struct metrics *m, struct buf *b)
 			"# TYPE ipvs_svc_virtual_server_%s_total counter\n",
 			names[k], names[k], names[k]);
 		for (i = 0; i < n; i++) {
-			const ipvssvc_service *svc =
-				ipvssvc_state_service(st, i);
+			const ipvssvc_service *svc = traffic_svc(t, i);
 			struct ipvssvc_stats s;
 			uint64_t v[5];
 			char key[96], ns[256], nm[256], pn[256];
@@ -1501,15 +1537,14 @@ static void traffic_metrics(struct metrics *m, struct buf *b)
 				names[k], ns, nm, pn, key, v[k]);
 		}
 	}
-	for (k = 0; k < 5; k++) {
+	for (k = 0; t->st && k < 5; k++) {
 		bprintf(b,
 			"# HELP ipvs_svc_real_server_%s_total IPVS %s of a "
 			"real server.\n"
 			"# TYPE ipvs_svc_real_server_%s_total counter\n",
 			names[k], names[k], names[k]);
 		for (i = 0; i < n; i++) {
-			const ipvssvc_service *svc =
-				ipvssvc_state_service(st, i);
+			const ipvssvc_service *svc = traffic_svc(t, i);
 			size_t nd = ipvssvc_service_get_dest_count(svc);
 			const ipvssvc_service *named;
 			const char *sa = NULL, *sb = NULL, *sc = NULL;
@@ -1555,7 +1590,6 @@ static void traffic_metrics(struct metrics *m, struct buf *b)
 			}
 		}
 	}
-	ipvssvc_state_free(st);
 }
 
 static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c,
@@ -1566,6 +1600,7 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c,
 {
 	struct metrics *m = cls;
 	struct buf b = {NULL, 0, 0, false};
+	struct traffic t;
 	double le = 0.001;
 	int i;
 
@@ -1576,6 +1611,7 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c,
 				    strlen(body))
 			    : MHD_NO;
 	}
+	traffic_read(m, &t);
 	pthread_mutex_lock(&m->lock);
 	bprintf(&b, "# HELP kubeproxy_sync_proxy_rules_duration_seconds "
 		    "SyncProxyRules latency in seconds\n"
@@ -1694,8 +1730,9 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *c,
 		"kubeproxy_sync_proxy_rules_no_local_endpoints_total{traffic_"
 		"policy=\"external\"} %u\n",
 		m->no_local_int, m->no_local_ext);
-	traffic_metrics(m, &b);
+	traffic_metrics(m, &t, &b);
 	pthread_mutex_unlock(&m->lock);
+	traffic_free(&t);
 	if (b.oom) {
 		free(b.p);
 		return MHD_NO;
@@ -1969,6 +2006,7 @@ static int run_main(int argc, char **argv)
 	if (ipvssvc_ctx_new(&d.m.ctx) < 0)
 		d.m.ctx = NULL;
 	d.m.ifname = d.o.ifname;
+	d.m.traffic = d.s.traffic_metrics;
 	d.m.programmed = &d.programmed;
 	d.m.health_timeout_ms = 2 * d.s.sync_period_ms;
 	kernel_settings(&d);

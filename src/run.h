@@ -7,6 +7,13 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+/* --traffic-metrics: per-kernel-object counters on /metrics, opt-in */
+enum traffic_level {
+	TRAFFIC_NONE,
+	TRAFFIC_VIRTUAL_SERVERS,
+	TRAFFIC_REAL_SERVERS,
+};
+
 struct run_settings {
 	const char *config_file;
 	const char *kubeconfig;
@@ -27,6 +34,7 @@ struct run_settings {
 	uint32_t tcp_timeout_s, tcpfin_timeout_s, udp_timeout_s;
 	bool strict_arp;
 	bool masquerade_all; /* iptables.masqueradeAll */
+	enum traffic_level traffic_metrics;
 	int verbosity;
 	char *owned_hostname;
 	char **strings; /* values from the config file */

@@ -227,7 +227,7 @@ static int run_sync(const struct options *o)
 	}
 	update_record(o, &j, &res);
 	conntrack_after_plan(j.plan, j.current);
-	if (nft_apply(j.nft, true) < 0)
+	if (nft_apply(j.nft) < 0)
 		res.failed++;
 	if (o->json) {
 		print_json("sync", o, j.plan, res.results, res.failed,

@@ -51,6 +51,16 @@ size_t ipvssvc_nft_element_count(const ipvssvc_nft *nft);
  */
 int ipvssvc_nft_apply(const ipvssvc_nft *nft, ipvssvc_diag_fn fn,
 		      void *userdata);
+/*
+ * Turn the kernel's table from old (what was applied last) into nft by
+ * adding and deleting set elements only, in one transaction: at scale a
+ * changed endpoint costs one element, not a reload of every set. Nothing
+ * is sent when nothing differs. When old is NULL, or the table is not
+ * what old says (deleted or edited by someone), the table is replaced
+ * whole. *ret_changed (may be NULL) gets the number of elements sent.
+ */
+int ipvssvc_nft_update(const ipvssvc_nft *old, const ipvssvc_nft *nft,
+		       size_t *ret_changed, ipvssvc_diag_fn fn, void *userdata);
 /* Delete the table; 0 when it was not there. Nothing else is touched. */
 int ipvssvc_nft_delete(ipvssvc_diag_fn fn, void *userdata);
 /*

@@ -137,7 +137,7 @@ ctl load "@$SYNC/base.json"
 
 # --- the daemon: first full sync ----------------------------------------
 "$BIN" run --config "$TMP/config.yaml" --ipvs-graceful-period 20s -v 2 \
-	2>"$TMP/log" &
+	--traffic-metrics real-servers 2>"$TMP/log" &
 dpid=$!
 if t=$(wait_for 30000 same_as "$SYNC/base.ipvs"); then
 	echo "ok: first full sync in ${t} ms (weight-0 leftover reset)"
@@ -186,6 +186,21 @@ else
 	fail "new Service not programmed within 1 s ($t ms)"
 fi
 has_addr 10.96.5.5 || fail "new Service's address not on kube-ipvs0"
+
+# --- nftables follows by set elements, not by reloading the table -------
+# (kernels without the inet family, UML's, have no table to check)
+if grep -q 'nftables: table inet ipvs-svc loaded' "$TMP/log"; then
+	hp() { nft list set inet ipvs-svc hairpin-v4 2>/dev/null; }
+	if wait_for 3000 sh -c "nft list set inet ipvs-svc hairpin-v4 | grep -q '10.244.3.3 . 10.244.3.3'" >/dev/null &&
+		! hp | grep -q '10.244.0.73 . 10.244.0.73' &&
+		hp | grep -q '10.244.0.72 . 10.244.0.72'; then
+		echo "ok: nftables hairpin set follows the endpoints"
+	else
+		fail "nftables hairpin set: $(hp | tr -s ' \n' ' ')"
+	fi
+	grep -qE 'nftables: table inet ipvs-svc updated: [0-9]+ set elements changed' "$TMP/log" ||
+		fail "endpoint changes did not update the nftables table by elements"
+fi
 
 # --- Local traffic policies without local endpoints (kube-proxy's gauge) --
 ctl apply "@$DATA/local-policy-slices.json"
@@ -486,10 +501,19 @@ fi
 # --- restart with weight-0 leftovers: reset, nothing else touched --------
 ipvsadm -e -t 10.96.250.206:9376 -r 10.244.0.72:9376 -m -w 0
 ipvsadm -e -t 10.97.0.100:80 -r 10.245.0.100:8080 -m -w 0
-"$BIN" run --config "$TMP/config.yaml" -v 2 2>"$TMP/log2" &
+"$BIN" run --config "$TMP/config.yaml" -v 2 \
+	--traffic-metrics virtual-servers 2>"$TMP/log2" &
 dpid=$!
 if wait_for 60000 sh -c "grep -q '^ipvs-svc: ready:' '$TMP/log2'" >/dev/null; then
 	sleep 3 # a sync period more: nothing may flap
+	# virtual servers' counters (one dump), not the real servers'
+	curl -sf "http://127.0.0.1:$MPORT/metrics" > "$TMP/metrics2"
+	if grep -q '^ipvs_svc_virtual_server_connections_total{namespace="kube-system",service="hostnames",port_name="http"' "$TMP/metrics2" &&
+		! grep -q '^ipvs_svc_real_server_' "$TMP/metrics2"; then
+		echo "ok: --traffic-metrics virtual-servers"
+	else
+		fail "--traffic-metrics virtual-servers: $(grep -c '^ipvs_svc_' "$TMP/metrics2") ipvs_svc_ samples"
+	fi
 	changes=$(grep -c '^ipvs-svc: -[aAdDeE] ' "$TMP/log2")
 	if ! has_rule "-a -t 10.96.250.206:9376 -r 10.244.0.72:9376 -m -w 1" ||
 		! has_rule "-a -t 10.97.0.100:80 -r 10.245.0.100:8080 -m -w 1"; then

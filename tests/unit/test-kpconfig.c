@@ -72,6 +72,29 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(s.ifname, "kube-ipvs0");
 	ck_assert(!s.strict_arp);
 	ck_assert(!s.masquerade_all);
+	/* per-object counters are opt-in: 550,000 series at 10k Services */
+	ck_assert_int_eq(s.traffic_metrics, TRAFFIC_NONE);
+}
+END_TEST
+
+START_TEST(test_traffic_metrics)
+{
+	const char *vs[] = {"run", "--traffic-metrics", "virtual-servers",
+			    NULL};
+	const char *rs[] = {"run", "--traffic-metrics=real-servers", NULL};
+	const char *none[] = {"run", "--traffic-metrics", "none", NULL};
+	const char *bad[] = {"run", "--traffic-metrics", "all", NULL};
+
+	ck_assert_int_eq(parse(3, vs), 0);
+	ck_assert_int_eq(s.traffic_metrics, TRAFFIC_VIRTUAL_SERVERS);
+	run_settings_done(&s);
+	ck_assert_int_eq(parse(2, rs), 0);
+	ck_assert_int_eq(s.traffic_metrics, TRAFFIC_REAL_SERVERS);
+	run_settings_done(&s);
+	ck_assert_int_eq(parse(3, none), 0);
+	ck_assert_int_eq(s.traffic_metrics, TRAFFIC_NONE);
+	run_settings_done(&s);
+	ck_assert_int_lt(parse(3, bad), 0);
 }
 END_TEST
 
@@ -181,6 +204,7 @@ static Suite *kpconfig_suite(void)
 	tcase_add_test(tc, test_duration);
 	tcase_add_test(tc, test_hostport);
 	tcase_add_test(tc, test_defaults);
+	tcase_add_test(tc, test_traffic_metrics);
 	tcase_add_test(tc, test_kubeadm);
 	tcase_add_test(tc, test_full);
 	tcase_add_test(tc, test_flags_win);

@@ -378,6 +378,90 @@ START_TEST(test_rules_constant)
 }
 END_TEST
 
+static size_t count_prefix(const char *text, const char *prefix)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = text; *p; p = strchr(p, '\n') + 1) {
+		n += strncmp(p, prefix, strlen(prefix)) == 0;
+		if (!strchr(p, '\n'))
+			break;
+	}
+	return n;
+}
+
+static ipvssvc_nft *nft_of(size_t services, const char *cidrs)
+{
+	char *data = many_services(services);
+	ipvssvc_nft *nft;
+	struct fix fx;
+
+	fix_load(&fx, data, strlen(data), cidrs);
+	free(data);
+	ck_assert_int_eq(ipvssvc_nft_build(fx.st, fx.objs, fx.cfg, 0, &nft), 0);
+	fix_done(&fx);
+	return nft;
+}
+
+/* The daemon's update: only the elements that differ, deletions first. */
+START_TEST(test_update_script)
+{
+	ipvssvc_nft *a = nft_of(3, "10.244.0.0/16");
+	ipvssvc_nft *b = nft_of(4, "10.244.0.0/16");
+	ipvssvc_nft *c = nft_of(4, "10.245.0.0/16");
+	size_t na = ipvssvc_nft_element_count(a);
+	size_t nb = ipvssvc_nft_element_count(b), changed = 99;
+	const char *del, *add;
+	char *text;
+
+	/* nothing differs: nothing to send */
+	ck_assert_int_eq(ipvssvc_nft_update_script(a, a, &text, &changed), 0);
+	ck_assert_str_eq(text, "");
+	ck_assert_uint_eq(changed, 0);
+	free(text);
+
+	/* one more Service: its elements are added, nothing deleted */
+	ck_assert_uint_gt(nb, na);
+	ck_assert_int_eq(ipvssvc_nft_update_script(a, b, &text, &changed), 0);
+	ck_assert_uint_eq(changed, nb - na);
+	ck_assert_uint_eq(count_prefix(text, "delete "), 0);
+	ck_assert_uint_gt(count_prefix(text, "add element inet ipvs-svc "), 0);
+	ck_assert_ptr_nonnull(strstr(text, "add element inet ipvs-svc "
+					   "hairpin-v4 { 10.244.0.4 . "
+					   "10.244.0.4 }\n"));
+	ck_assert_ptr_null(strstr(text, "10.244.0.3 . 10.244.0.3"));
+	free(text);
+
+	/* and back: the same elements deleted */
+	ck_assert_int_eq(ipvssvc_nft_update_script(b, a, &text, &changed), 0);
+	ck_assert_uint_eq(changed, nb - na);
+	ck_assert_uint_eq(count_prefix(text, "add "), 0);
+	ck_assert_ptr_nonnull(strstr(text, "delete element inet ipvs-svc "
+					   "hairpin-v4 { 10.244.0.4 . "
+					   "10.244.0.4 }\n"));
+	free(text);
+
+	/* an interval set's range replaced: deleted before the new is added */
+	ck_assert_int_eq(ipvssvc_nft_update_script(b, c, &text, &changed), 0);
+	ck_assert_uint_eq(changed, 2);
+	del = strstr(text, "delete element inet ipvs-svc nomasq-src-v4 { "
+			   "10.244.0.0/16 }\n");
+	add = strstr(text, "add element inet ipvs-svc nomasq-src-v4 { "
+			   "10.245.0.0/16 }\n");
+	ck_assert_ptr_nonnull(del);
+	ck_assert_ptr_nonnull(add);
+	ck_assert(del < add);
+	free(text);
+
+	ck_assert_int_eq(ipvssvc_nft_update(a, NULL, NULL, NULL, NULL),
+			 -EINVAL);
+	ipvssvc_nft_free(a);
+	ipvssvc_nft_free(b);
+	ipvssvc_nft_free(c);
+}
+END_TEST
+
 START_TEST(test_null_and_free)
 {
 	ipvssvc_nft *nft = (ipvssvc_nft *)0x1;
@@ -414,6 +498,7 @@ static Suite *nft_suite(void)
 	tcase_add_test(tc, test_source_ranges);
 	tcase_add_test(tc, test_cluster_cidr_settings);
 	tcase_add_test(tc, test_rules_constant);
+	tcase_add_test(tc, test_update_script);
 	tcase_add_test(tc, test_null_and_free);
 	suite_add_tcase(s, tc);
 	return s;
