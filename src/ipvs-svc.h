@@ -136,14 +136,14 @@ int nft_print_diff(const ipvssvc_nft *nft, FILE *f, const char *header);
 void conntrack_after_plan(const ipvssvc_plan *plan,
 			  const ipvssvc_state *current);
 /*
- * After a sync applied *plan (may be NULL): conntrack, then the table.
- * The plan is freed in between (*plan set to NULL): at scale it and the
- * table's elements are the largest things a first sync holds.
+ * The daemon's table after a sync: the elements that changed since the
+ * last one, or the whole table when full (or nothing known). Callers
+ * free their plan and kernel read first: at scale those and the table's
+ * elements are the largest things a sync holds.
  */
-void datapath_after_sync(ipvssvc_plan **plan, const ipvssvc_state *current,
-			 const ipvssvc_state *desired,
-			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
-			 const struct options *o, bool full);
+void nft_after_sync(const ipvssvc_state *desired, const ipvssvc_objects *objs,
+		    const ipvssvc_config *cfg, const struct options *o,
+		    bool full);
 int nft_cleanup(bool dry_run);
 
 #endif

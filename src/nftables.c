@@ -150,17 +150,12 @@ void conntrack_after_plan(const ipvssvc_plan *plan,
 		log_info("conntrack: deleted %d stale UDP entries", r);
 }
 
-void datapath_after_sync(ipvssvc_plan **plan, const ipvssvc_state *current,
-			 const ipvssvc_state *desired,
-			 const ipvssvc_objects *objs, const ipvssvc_config *cfg,
-			 const struct options *o, bool full)
+void nft_after_sync(const ipvssvc_state *desired, const ipvssvc_objects *objs,
+		    const ipvssvc_config *cfg, const struct options *o,
+		    bool full)
 {
 	ipvssvc_nft *nft;
 
-	if (*plan)
-		conntrack_after_plan(*plan, current);
-	ipvssvc_plan_free(*plan);
-	*plan = NULL;
 	if (unsupported && !full)
 		return;
 	if (nft_build(desired, objs, cfg, o, &nft) < 0)
