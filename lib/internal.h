@@ -136,6 +136,8 @@ int ipvssvc_nft_update_script(const struct ipvssvc_nft *old,
 			      size_t *ret_changed);
 
 /* state.c */
+/* Room for element n of *v (cap elements of size bytes), doubling. */
+int ipvssvc_grow(void **v, size_t *cap, size_t n, size_t size);
 void ipvssvc_service_init(struct ipvssvc_service *svc);
 /* Frees what svc owns (origin strings, dests), not svc itself. */
 void ipvssvc_service_clear(struct ipvssvc_service *svc);

@@ -945,25 +945,18 @@ static int parse_dest_msg(const struct nlmsghdr *h, void *arg)
 	r = parse_dest(tb[IPVS_CMD_ATTR_DEST], s->family, &d, &st);
 	if (r < 0)
 		return r;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		void *v = s->svc ? realloc(s->stats, cap * sizeof(*s->stats))
-				 : realloc(s->v, cap * sizeof(*s->v));
-
-		if (!v)
-			return -ENOMEM;
-		if (s->svc)
-			s->stats = v;
-		else
-			s->v = v;
-		s->cap = cap;
-	}
 	if (s->svc) {
+		/* the dest into the service's array, its stats beside it */
+		if (ipvssvc_grow((void **)&s->stats, &s->cap, s->n,
+				 sizeof(*s->stats)) < 0)
+			return -ENOMEM;
 		r = ipvssvc_service_push_dest(s->svc, &d);
 		if (r == 0)
 			s->stats[s->n++] = st;
 		return r;
 	}
+	if (ipvssvc_grow((void **)&s->v, &s->cap, s->n, sizeof(*s->v)) < 0)
+		return -ENOMEM;
 	p = malloc(sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -142,24 +142,6 @@ static int strv_push(struct strv *s, const char *str)
 	return 0;
 }
 
-/* Room for n pointers in s (which then borrows its strings). */
-static int grow_ptrs(struct strv *s, size_t n)
-{
-	size_t cap = s->cap ? s->cap : 16;
-	char **v;
-
-	if (n <= s->cap)
-		return 0;
-	while (cap < n)
-		cap *= 2;
-	v = realloc(s->v, cap * sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	s->v = v;
-	s->cap = cap;
-	return 0;
-}
-
 static int str_cmp(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -692,24 +674,33 @@ _public_ int ipvssvc_nft_apply(const ipvssvc_nft *nft, ipvssvc_diag_fn fn,
 	return r;
 }
 
-/* One "add element" or "delete element" command for a set's list. */
-static void buf_elements(struct buf *b, const char *verb, int s, int f,
-			 char *const *v, size_t n)
+/*
+ * One "VERB element" command for set (s, f) with the elements of a that
+ * o lacks (both sorted): nothing when there are none. Their number.
+ */
+static size_t put_missing(struct buf *b, const char *verb, int s, int f,
+			  const struct strv *a, const struct strv *o)
 {
-	size_t i;
+	size_t i, j = 0, n = 0;
 
-	if (!n)
-		return;
-	buf_puts(b, verb);
-	buf_puts(b, " element inet " IPVSSVC_NFT_TABLE " ");
-	buf_puts(b, set_defs[s].name);
-	buf_puts(b, f ? "-v6 { " : "-v4 { ");
-	for (i = 0; i < n; i++) {
-		if (i)
+	for (i = 0; i < a->n; i++) {
+		while (j < o->n && strcmp(o->v[j], a->v[i]) < 0)
+			j++;
+		if (j < o->n && strcmp(o->v[j], a->v[i]) == 0)
+			continue;
+		if (n++ == 0) {
+			buf_puts(b, verb);
+			buf_puts(b, " element inet " IPVSSVC_NFT_TABLE " ");
+			buf_puts(b, set_defs[s].name);
+			buf_puts(b, f ? "-v6 { " : "-v4 { ");
+		} else {
 			buf_puts(b, ", ");
-		buf_puts(b, v[i]);
+		}
+		buf_puts(b, a->v[i]);
 	}
-	buf_puts(b, " }\n");
+	if (n)
+		buf_puts(b, " }\n");
+	return n;
 }
 
 /*
@@ -722,50 +713,20 @@ int ipvssvc_nft_update_script(const ipvssvc_nft *old, const ipvssvc_nft *nft,
 			      char **ret_text, size_t *ret_changed)
 {
 	struct buf b = {NULL, 0, 0, 0};
-	struct strv del = {0}, add = {0};
 	size_t changed = 0;
-	int pass, s, f;
+	int s, f;
 
-	for (pass = 0; pass < 2; pass++)
-		for (s = 0; s < N_SETS; s++)
-			for (f = 0; f < 2; f++) {
-				/* pass 0 deletes what old has alone */
-				const struct strv *a = pass ? &nft->sets[s][f]
-							    : &old->sets[s][f];
-				const struct strv *o = pass ? &old->sets[s][f]
-							    : &nft->sets[s][f];
-				struct strv *out = pass ? &add : &del;
-				size_t i = 0, j = 0;
-				int c;
-
-				out->n = 0;
-				while (i < a->n) {
-					c = j < o->n ? strcmp(a->v[i], o->v[j])
-						     : -1;
-					if (c > 0) {
-						j++;
-						continue;
-					}
-					if (c < 0 &&
-					    grow_ptrs(out, out->n + 1) < 0) {
-						b.err = -ENOMEM;
-						break;
-					}
-					if (c < 0)
-						out->v[out->n++] = a->v[i];
-					else
-						j++;
-					i++;
-				}
-				changed += out->n;
-				buf_elements(&b, pass ? "add" : "delete", s, f,
-					     out->v, out->n);
-			}
-	/* the vectors borrowed their strings */
-	free(del.v);
-	free(add.v);
-	if (!b.err && !b.p)
-		buf_add(&b, "", 0);
+	buf_add(&b, "", 0);
+	for (s = 0; s < N_SETS; s++)
+		for (f = 0; f < 2; f++)
+			changed += put_missing(&b, "delete", s, f,
+					       &old->sets[s][f],
+					       &nft->sets[s][f]);
+	for (s = 0; s < N_SETS; s++)
+		for (f = 0; f < 2; f++)
+			changed += put_missing(&b, "add", s, f,
+					       &nft->sets[s][f],
+					       &old->sets[s][f]);
 	if (b.err) {
 		free(b.p);
 		return b.err;

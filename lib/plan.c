@@ -80,29 +80,13 @@ static enum phase op_phase(enum ipvssvc_op op)
 	}
 }
 
-static int grow(void **v, size_t *cap, size_t n, size_t size)
-{
-	size_t c;
-	void *p;
-
-	if (n < *cap)
-		return 0;
-	c = *cap ? *cap * 2 : 16;
-	p = realloc(*v, c * size);
-	if (!p)
-		return -ENOMEM;
-	*v = p;
-	*cap = c;
-	return 0;
-}
-
 static struct plan_op *push_op(struct ipvssvc_plan *p, enum ipvssvc_op op)
 {
 	enum phase ph = op_phase(op);
 	struct plan_op *o;
 
-	if (grow((void **)&p->ops[ph], &p->cap_ops[ph], p->n_ops[ph],
-		 sizeof(*p->ops[ph])) < 0)
+	if (ipvssvc_grow((void **)&p->ops[ph], &p->cap_ops[ph], p->n_ops[ph],
+			 sizeof(*p->ops[ph])) < 0)
 		return NULL;
 	o = &p->ops[ph][p->n_ops[ph]++];
 	p->n_total++;
@@ -119,8 +103,8 @@ static int keep_svc(struct ipvssvc_plan *p, const struct ipvssvc_service *svc,
 {
 	struct ipvssvc_service *c;
 
-	if (grow((void **)&p->svcs, &p->cap_svcs, p->n_svcs, sizeof(*p->svcs)) <
-	    0)
+	if (ipvssvc_grow((void **)&p->svcs, &p->cap_svcs, p->n_svcs,
+			 sizeof(*p->svcs)) < 0)
 		return -ENOMEM;
 	c = malloc(sizeof(*c));
 	if (!c)
@@ -179,8 +163,8 @@ static int add_dest_op(struct ipvssvc_plan *p, enum ipvssvc_op op, size_t svc,
 	o->dest = *dest;
 	o->dest.stats = NULL; /* points into a state the plan may outlive */
 	if (old) {
-		if (grow((void **)&p->old_dests, &p->cap_old_dests,
-			 p->n_old_dests, sizeof(*p->old_dests)) < 0)
+		if (ipvssvc_grow((void **)&p->old_dests, &p->cap_old_dests,
+				 p->n_old_dests, sizeof(*p->old_dests)) < 0)
 			return -ENOMEM;
 		p->old_dests[p->n_old_dests] = *old;
 		p->old_dests[p->n_old_dests].stats = NULL;
@@ -1002,8 +986,8 @@ static int insert_addr(struct ipvssvc_state *st, const struct ipvssvc_ip *ip)
 	}
 	if (lo < st->n_addrs && ipvssvc_ip_cmp(&st->addrs[lo], ip) == 0)
 		return 0;
-	if (grow((void **)&st->addrs, &st->cap_addrs, st->n_addrs,
-		 sizeof(*st->addrs)) < 0)
+	if (ipvssvc_grow((void **)&st->addrs, &st->cap_addrs, st->n_addrs,
+			 sizeof(*st->addrs)) < 0)
 		return -ENOMEM;
 	memmove(&st->addrs[lo + 1], &st->addrs[lo],
 		(st->n_addrs - lo) * sizeof(*st->addrs));

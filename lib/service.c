@@ -18,14 +18,6 @@ _public_ int ipvssvc_service_new(ipvssvc_service **ret)
 	return 0;
 }
 
-static const struct ipvssvc_stats *dest_stats_of(const ipvssvc_service *svc,
-						 size_t i)
-{
-	static const struct ipvssvc_stats none;
-
-	return svc->dests[i].stats ? svc->dests[i].stats : &none;
-}
-
 _public_ int ipvssvc_service_dup(const ipvssvc_service *svc,
 				 ipvssvc_service **ret)
 {
@@ -60,7 +52,8 @@ _public_ int ipvssvc_service_dup(const ipvssvc_service *svc,
 		if (!c->dest_stats)
 			goto oom;
 		for (i = 0; i < c->n_dests; i++) {
-			c->dest_stats[i] = *dest_stats_of(svc, i);
+			ipvssvc_dest_get_stats(&svc->dests[i],
+					       &c->dest_stats[i]);
 			c->dests[i].stats = &c->dest_stats[i];
 		}
 	}

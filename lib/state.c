@@ -103,6 +103,22 @@ int ipvssvc_service_set_origin(struct ipvssvc_service *svc,
 	return 0;
 }
 
+int ipvssvc_grow(void **v, size_t *cap, size_t n, size_t size)
+{
+	size_t c;
+	void *p;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	p = realloc(*v, c * size);
+	if (!p)
+		return -ENOMEM;
+	*v = p;
+	*cap = c;
+	return 0;
+}
+
 static int resize_dests(struct ipvssvc_service *svc, size_t cap)
 {
 	struct ipvssvc_dest *d = realloc(svc->dests, cap * sizeof(*d));
@@ -143,15 +159,14 @@ void ipvssvc_service_sort_dests(struct ipvssvc_service *svc)
 {
 	size_t i, j;
 
-	if (svc->n_dests > 1) {
-		qsort(svc->dests, svc->n_dests, sizeof(*svc->dests), dest_qcmp);
-		/* a real server is unique per virtual server: keep the first */
-		for (i = 1, j = 0; i < svc->n_dests; i++)
-			if (ipvssvc_dest_key_cmp(&svc->dests[j],
-						 &svc->dests[i]))
-				svc->dests[++j] = svc->dests[i];
-		svc->n_dests = j + 1;
-	}
+	if (svc->n_dests < 2)
+		return;
+	qsort(svc->dests, svc->n_dests, sizeof(*svc->dests), dest_qcmp);
+	/* a real server is unique per virtual server: keep the first */
+	for (i = 1, j = 0; i < svc->n_dests; i++)
+		if (ipvssvc_dest_key_cmp(&svc->dests[j], &svc->dests[i]))
+			svc->dests[++j] = svc->dests[i];
+	svc->n_dests = j + 1;
 }
 
 /* Growth by doubling can leave most of an array unused: states live long. */
